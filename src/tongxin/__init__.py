@@ -1,0 +1,1 @@
+"""Tongxin (同心): outbreak response for residential communities."""

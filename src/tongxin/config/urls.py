@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+from tongxin.config.api import api
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("tongxin.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("tongxin.registry.urls")),
+]

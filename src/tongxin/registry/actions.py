@@ -1,0 +1,288 @@
+"""Every write to the registry: keyword-only, one transaction, an audit row where personal data moves."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongxin.core import crypto
+from tongxin.core.audit import audit
+from tongxin.core.documents import (
+    ID_TYPE_MAINLAND,
+    DocumentError,
+    parse_mainland_id,
+    parse_mobile,
+    parse_other_document,
+)
+from tongxin.core.masking import mask_id_number, mask_phone
+from tongxin.registry.models import Area, Building, Compound, Household, Resident, Unit
+
+
+@dataclass(frozen=True)
+class Document:
+    """A checked document: its normalised number and what the number itself tells."""
+
+    document_type: str
+    number: str
+    birth_date: datetime.date | None = None
+    sex: str = ""
+
+
+def document_check(document_type: str, number: object) -> Document:
+    """Raise DocumentError with the reason when the number is not acceptable for its type."""
+    if document_type not in Resident.DocumentType.values:
+        raise DocumentError(_("未知的证件类型：%(t)s") % {"t": document_type})
+    if document_type == ID_TYPE_MAINLAND:
+        parsed = parse_mainland_id(number)
+        return Document(document_type, parsed.number, parsed.birth_date, parsed.sex)
+    return Document(document_type, parse_other_document(number))
+
+
+def document_lookup_hash(document_type: str, number: str) -> str:
+    return crypto.lookup_hash(f"doc:{document_type}", number)
+
+
+def phone_lookup_hash(phone: str) -> str:
+    return crypto.lookup_hash("phone", phone)
+
+
+def protected_document_fields(document: Document) -> dict:
+    return {
+        "document_type": document.document_type,
+        "document_cipher": crypto.encrypt(document.number),
+        "document_hash": document_lookup_hash(document.document_type, document.number),
+        "document_masked": mask_id_number(document.number),
+    }
+
+
+def protected_phone_fields(phone: str) -> dict:
+    return {
+        "phone_cipher": crypto.encrypt(phone),
+        "phone_hash": phone_lookup_hash(phone),
+        "phone_masked": mask_phone(phone),
+    }
+
+
+def _require_manager(actor, compound_id: int) -> None:
+    from tongxin.core.scoping import scope_q
+
+    if actor is None:  # management commands and the demo loader act as the system
+        return
+    if (
+        not actor.manages_registry
+        or not Compound.objects.filter(scope_q(actor, "compound"), pk=compound_id).exists()
+    ):
+        raise PermissionDenied(_("无权修改该小区的登记信息"))
+
+
+@transaction.atomic
+def area_ensure(*, level: str, code: str, name: str, parent: Area | None = None) -> Area:
+    area, created = Area.objects.get_or_create(
+        code=code, defaults={"level": level, "name": name, "parent": parent}
+    )
+    if not created and (area.name, area.level, area.parent_id) != (
+        name,
+        level,
+        parent.pk if parent else None,
+    ):
+        area.name, area.level, area.parent = name, level, parent
+        area.save()
+    return area
+
+
+@transaction.atomic
+def compound_ensure(*, code: str, name: str, community: Area, address: str = "") -> Compound:
+    compound, created = Compound.objects.get_or_create(
+        code=code, defaults={"name": name, "community": community, "address": address}
+    )
+    if not created and (compound.name, compound.community_id) != (name, community.pk):
+        compound.name, compound.community = name, community
+        compound.save()
+    return compound
+
+
+@transaction.atomic
+def building_ensure(*, compound: Compound, number: str, floors: int | None = None) -> Building:
+    building, _created = Building.objects.get_or_create(
+        compound=compound, number=str(number), defaults={"floors": floors}
+    )
+    return building
+
+
+@transaction.atomic
+def unit_ensure(*, building: Building, number: str) -> Unit:
+    unit, _created = Unit.objects.get_or_create(
+        building=building, number=str(number), defaults={"compound_id": building.compound_id}
+    )
+    return unit
+
+
+@transaction.atomic
+def household_ensure(*, unit: Unit, room: str) -> Household:
+    household, _created = Household.objects.get_or_create(
+        unit=unit, room=str(room), defaults={"building_id": unit.building_id, "compound_id": unit.compound_id}
+    )
+    return household
+
+
+RESIDENT_PLAIN_FIELDS = (
+    "name",
+    "relation",
+    *Resident.TAG_FIELDS,
+    "presence",
+    "mobility",
+    "arrived_on",
+    "arrived_from",
+    "registered_address",
+    "note",
+)
+
+
+@transaction.atomic
+def resident_register(
+    *,
+    actor,
+    household: Household,
+    name: str,
+    document_type: str = ID_TYPE_MAINLAND,
+    document_number: str,
+    phone: str = "",
+    **fields,
+) -> Resident:
+    """Register a resident in a household. The document and phone are checked, then protected."""
+    _require_manager(actor, household.compound_id)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("姓名为必填项")})
+    try:
+        document = document_check(document_type, document_number)
+        phone = parse_mobile(phone)
+    except DocumentError as error:
+        raise ValidationError(str(error)) from None
+    unknown = set(fields) - set(RESIDENT_PLAIN_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown resident fields: {sorted(unknown)}")
+    doc_hash = document_lookup_hash(document.document_type, document.number)
+    other = Resident.objects.filter(document_type=document.document_type, document_hash=doc_hash).first()
+    if other is not None:
+        raise ValidationError(_("该证件号码已登记：%(where)s") % {"where": other.household})
+    resident = Resident(
+        household=household,
+        unit_id=household.unit_id,
+        building_id=household.building_id,
+        compound_id=household.compound_id,
+        name=name,
+        birth_date=document.birth_date,
+        sex=document.sex,
+        **protected_document_fields(document),
+        **protected_phone_fields(phone),
+        **fields,
+    )
+    resident.full_clean(
+        exclude=["document_cipher", "document_hash", "document_masked", "unit", "building", "compound"]
+    )
+    resident.save()
+    audit(actor=actor, action="create", obj=resident, fields="resident")
+    return resident
+
+
+@transaction.atomic
+def resident_update(*, actor, resident: Resident, phone: str | None = None, **changes) -> Resident:
+    """Change a resident's plain fields and, when given, the phone. The document is not changed here."""
+    _require_manager(actor, resident.compound_id)
+    unknown = set(changes) - set(RESIDENT_PLAIN_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown resident fields: {sorted(unknown)}")
+    changed = [field for field, value in changes.items() if getattr(resident, field) != value]
+    for field in changed:
+        setattr(resident, field, changes[field])
+    if phone is not None:
+        try:
+            phone = parse_mobile(phone)
+        except DocumentError as error:
+            raise ValidationError(str(error)) from None
+        if phone_lookup_hash(phone) != resident.phone_hash and (phone or resident.phone_hash):
+            for field, value in protected_phone_fields(phone).items():
+                setattr(resident, field, value)
+            changed.append("phone")
+    if changed:
+        resident.full_clean(
+            exclude=["document_cipher", "document_hash", "document_masked", "unit", "building", "compound"]
+        )
+        resident.save()
+        audit(actor=actor, action="update", obj=resident, fields=",".join(changed))
+    return resident
+
+
+@transaction.atomic
+def resident_move(*, actor, resident: Resident, household: Household) -> Resident:
+    """Move a resident to the household where they now live (compound, building and unit follow)."""
+    _require_manager(actor, resident.compound_id)
+    _require_manager(actor, household.compound_id)
+    before = str(resident.household)
+    resident.household = household
+    resident.unit_id, resident.building_id, resident.compound_id = (
+        household.unit_id,
+        household.building_id,
+        household.compound_id,
+    )
+    resident.save()
+    audit(
+        actor=actor,
+        action="update",
+        obj=resident,
+        fields="household",
+        detail={"from": before, "to": str(household)},
+    )
+    return resident
+
+
+@transaction.atomic
+def resident_set_presence(
+    *, actor, resident: Resident, presence: str, on: datetime.date | None = None
+) -> Resident:
+    """Record that someone verified whether the resident lives here (door visit, call, distribution)."""
+    if presence not in Resident.Presence.values:
+        raise ValidationError(_("未知的居住状态：%(p)s") % {"p": presence})
+    from tongxin.core.scoping import scope_q
+
+    if actor is not None and (
+        actor.role == "resident"
+        or not Resident.objects.filter(scope_q(actor, "resident"), pk=resident.pk).exists()
+    ):
+        raise PermissionDenied(_("无权核实该居民"))
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError(_("核实日期不能晚于今天"))
+    resident.presence = presence
+    resident.presence_verified_on = on
+    resident.presence_verified_by = actor
+    resident.save(update_fields=["presence", "presence_verified_on", "presence_verified_by", "updated_at"])
+    audit(actor=actor, action="update", obj=resident, fields="presence", detail={"presence": presence})
+    return resident
+
+
+REVEALABLE = {"document": "document_cipher", "phone": "phone_cipher"}
+
+
+@transaction.atomic
+def resident_reveal(*, actor, resident: Resident, field: str, reason: str, ip: str | None = None) -> str:
+    """Decrypt one protected field for a role that may see it; every reveal is audited with its reason."""
+    from tongxin.core.scoping import scope_q
+
+    if field not in REVEALABLE:
+        raise ValidationError(_("不能查看该字段"))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError(_("请填写查看原因"))
+    own_household = actor.role == "resident" and actor.household_id == resident.household_id
+    if not (actor.may_see_full_data or own_household):
+        raise PermissionDenied(_("当前角色不能查看完整证件号码和手机号"))
+    if not Resident.objects.filter(scope_q(actor, "resident"), pk=resident.pk).exists():
+        raise PermissionDenied(_("无权查看该居民"))
+    value = crypto.decrypt(getattr(resident, REVEALABLE[field]))
+    audit(actor=actor, action="reveal", obj=resident, fields=field, reason=reason, ip=ip)
+    return value

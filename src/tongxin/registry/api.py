@@ -1,0 +1,5 @@
+"""The registry's JSON endpoints: the same selectors and actions as the pages."""
+
+from ninja import Router
+
+router = Router(tags=["registry"])
