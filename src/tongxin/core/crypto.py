@@ -74,3 +74,14 @@ class FieldProtector:
         if not value:
             return ""
         return hmac.new(self.key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt_bytes(data: bytes) -> str:
+    """Encrypt a file's bytes (an upload kept between two requests); base64 text like `encrypt`."""
+    nonce = os.urandom(NONCE_BYTES)
+    return base64.b64encode(nonce + _cipher().encrypt(nonce, data, None)).decode()
+
+
+def decrypt_bytes(token: str) -> bytes:
+    raw = base64.b64decode(token)
+    return _cipher().decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None)

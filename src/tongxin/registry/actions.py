@@ -286,3 +286,81 @@ def resident_reveal(*, actor, resident: Resident, field: str, reason: str, ip: s
     value = crypto.decrypt(getattr(resident, REVEALABLE[field]))
     audit(actor=actor, action="reveal", obj=resident, fields=field, reason=reason, ip=ip)
     return value
+
+
+# Import and export: the rows are read and checked in registry/importing.py, written there in bulk;
+# the files are written in registry/exporting.py. These actions check the actor and write the audit.
+
+
+def residents_import(
+    *, actor, compound: Compound, file_name: str, content: bytes, dry_run: bool, valid_only: bool = False
+):
+    """Import residents into `compound` from an .xlsx or .csv. Returns an ImportReport.
+
+    A dry run writes nothing. Otherwise the rows are written in one transaction, and not at all when
+    any row is invalid, unless `valid_only`. One audit row (counts only) per import that was applied.
+    """
+    from tongxin.registry.importing import run_import
+
+    _require_manager(actor, compound.pk)
+    with transaction.atomic():
+        report = run_import(
+            actor=actor,
+            compound=compound,
+            file_name=file_name,
+            content=content,
+            dry_run=dry_run,
+            valid_only=valid_only,
+        )
+        if report.applied:
+            audit(
+                actor=actor,
+                action="import",
+                obj=compound,
+                fields="resident",
+                detail={
+                    "file_name": file_name[:100],
+                    "rows": report.rows,
+                    "valid": report.valid,
+                    "invalid_rows": report.invalid_rows,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "valid_only": valid_only,
+                },
+            )
+    return report
+
+
+@transaction.atomic
+def residents_export(*, actor, compound: Compound, reveal_reason: str = "", ip: str | None = None) -> bytes:
+    """The compound's residents (those the actor may see) as .xlsx; masked unless revealed with a reason."""
+    from tongxin.core.scoping import scope_q
+    from tongxin.registry.exporting import write_residents
+
+    reveal_reason = (reveal_reason or "").strip()
+    if actor is not None and not actor.manages_registry:
+        raise PermissionDenied(_("当前角色不能导出居民信息"))
+    _require_manager(actor, compound.pk)
+    revealed = bool(reveal_reason)
+    if revealed and actor is not None and not actor.may_see_full_data:
+        raise PermissionDenied(_("当前角色不能导出完整证件号码和手机号"))
+    if revealed and len(reveal_reason) < 2:
+        raise ValidationError(_("请填写导出完整信息的原因"))
+    residents = Resident.objects.filter(compound=compound)
+    if actor is not None:
+        residents = residents.filter(scope_q(actor, "resident"))
+    residents = residents.select_related("household__unit__building").order_by(
+        "building__sort_key", "building__number", "unit__sort_key", "unit__number", "household__room", "id"
+    )
+    content, count = write_residents(residents, revealed=revealed)
+    audit(
+        actor=actor,
+        action="export",
+        obj=compound,
+        fields="resident,document,phone" if revealed else "resident",
+        reason=reveal_reason,
+        detail={"count": count, "masked": not revealed},
+        ip=ip,
+    )
+    return content

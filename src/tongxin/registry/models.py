@@ -7,6 +7,7 @@ that scoping and per-unit counts are one indexed filter at any scale. Actions ke
 
 import datetime
 import re
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -298,3 +299,44 @@ def elderly_born_on_or_before(on: datetime.date | None = None) -> datetime.date:
         return on.replace(year=on.year - years)
     except ValueError:  # 29 February
         return on.replace(year=on.year - years, day=28)
+
+
+class ImportUpload(models.Model):
+    """A file uploaded to the import wizard, kept (encrypted) between the preview and the confirm.
+
+    Stored in the database so that the confirm may reach another app server than the upload.
+    Only its uploader may use it; it expires after TONGXIN_IMPORT_UPLOAD_HOURS and is deleted once
+    imported.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.CASCADE, related_name="+"
+    )
+    compound = models.ForeignKey(Compound, verbose_name=_("小区"), on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(_("文件名"), max_length=200)
+    content_cipher = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("待导入文件")
+        verbose_name_plural = _("待导入文件")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def expires_at(self) -> datetime.datetime:
+        return self.created_at + datetime.timedelta(hours=settings.TONGXIN_IMPORT_UPLOAD_HOURS)
+
+    @property
+    def content(self) -> bytes:
+        from tongxin.core.crypto import decrypt_bytes
+
+        return decrypt_bytes(self.content_cipher)
+
+    @content.setter
+    def content(self, data: bytes) -> None:
+        from tongxin.core.crypto import encrypt_bytes
+
+        self.content_cipher = encrypt_bytes(data)
