@@ -3,9 +3,14 @@
 A record outside the user's scope is simply not found: pages and the API answer 404.
 """
 
-from django.db.models import Count, Q
+import math
+import unicodedata
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tongxin.core.documents import DocumentError, normalise, parse_mobile
 from tongxin.core.scoping import scope_q
@@ -113,7 +118,7 @@ def resident_search(user, query: str, *, compound: Compound | None = None, limit
         phone = ""
     if phone:
         conditions |= Q(phone_hash=phone_lookup_hash(phone))
-    room = _room_condition(text)
+    room = _room_condition(unicodedata.normalize("NFKC", query or "").replace(" ", "").upper())
     if room is not None:
         conditions |= room
     return (
@@ -121,6 +126,22 @@ def resident_search(user, query: str, *, compound: Compound | None = None, limit
         .select_related("household__unit__building")
         .order_by("compound_id", "building__sort_key", "unit__sort_key", "household__room", "id")[:limit]
     )
+
+
+def search_is_exact_number(query: str) -> str:
+    """ "document" or "phone" when resident_search would look the query up as that number, else "".
+
+    Pages never echo such a query back: a full number must not appear in the HTML.
+    """
+    text = normalise(query)
+    if (len(text) in (15, 18) and text[:6].isdigit()) or (
+        len(text) >= 5 and text.isalnum() and not text.isdigit() and text.isascii()
+    ):
+        return "document"
+    try:
+        return "phone" if parse_mobile(text) else ""
+    except DocumentError:
+        return ""
 
 
 def _room_condition(text: str) -> Q | None:
@@ -132,25 +153,74 @@ def _room_condition(text: str) -> Q | None:
     return None
 
 
+class MapMeasure:
+    """One way to colour the compound map: adding a measure is adding an entry to MAP_MEASURES.
+
+    By default a measure colours each unit by the share of its residents that the UNIT_COUNTS entry
+    `key` counts (percent bands); with `share=False` by that count relative to the fullest unit. A
+    measure drawn from other data (risk level, test coverage) overrides `unit_rows` (one query for
+    the whole compound, keyed by unit id) and `cell`.
+    """
+
+    def __init__(self, label, key: str, *, share: bool = True):
+        self.label, self.key, self.share = label, key, share
+
+    def unit_rows(self, user, compound: Compound, unit_ids: list[int]) -> dict[int, dict]:
+        return {}
+
+    def cell(self, row: dict, peak: int) -> tuple[float | None, str]:
+        """The unit's value in [0, 1] (None: nothing to show) and the text written in its cell."""
+        if self.share:
+            total = row["residents"]
+            value = row[self.key] / total if total else None
+            return value, (f"{value:.0%}" if value is not None else "–")
+        count = row[self.key]
+        return (count / peak if peak else None), str(count)
+
+    def legend(self, peak: int) -> list[tuple[str, str]]:
+        if self.share:
+            return [(name, label) for _start, name, label in BANDS]
+        legend = []
+        for index, (start, name, _label) in enumerate(BANDS):
+            low = math.ceil(start * peak)
+            high = peak if index == len(BANDS) - 1 else math.ceil(BANDS[index + 1][0] * peak) - 1
+            if peak and low <= high:
+                legend.append((name, f"{low}–{high}" if low < high else str(low)))
+        return legend
+
+
+# Counted per unit in one grouped query, over residents who have not moved out.
+UNIT_COUNTS = {
+    "residents": lambda born_before: Q(),
+    "verified": lambda born_before: ~Q(presence="unverified"),
+    "elderly": lambda born_before: Q(birth_date__lte=born_before),
+    "vulnerable": lambda born_before: (
+        Q(birth_date__lte=born_before) | Q(lives_alone=True) | Q(veteran=True) | Q(serious_illness=True)
+    ),
+}
+
 MAP_MEASURES = {
-    "verified": "居住核实率",
-    "elderly": "老年人占比",
-    "vulnerable": "重点人群占比",
-    "residents": "居民人数",
+    "verified": MapMeasure(gettext_lazy("居住核实率"), "verified"),
+    "elderly": MapMeasure(gettext_lazy("老年人占比"), "elderly"),
+    "vulnerable": MapMeasure(gettext_lazy("重点人群占比"), "vulnerable"),
+    "residents": MapMeasure(gettext_lazy("居民人数"), "residents", share=False),
 }
 
 
 def compound_map(user, compound: Compound, measure: str = "verified") -> dict:
     """The compound as buildings of unit cells, each with its counts and the chosen measure's value.
 
-    Two aggregate queries (units, then residents grouped by unit), whatever the compound's size.
+    Three queries (units, residents grouped by unit, households grouped by unit), plus one for a
+    measure with its own `unit_rows`, whatever the compound's size.
     """
     if measure not in MAP_MEASURES:
         measure = "verified"
+    chosen = MAP_MEASURES[measure]
     born_before = elderly_born_on_or_before()
     units = list(
         units_visible(user, compound).order_by("building__sort_key", "building__number", "sort_key", "number")
     )
+    unit_ids = [u.pk for u in units]
     counts = {
         row["unit_id"]: row
         for row in residents_visible(user)
@@ -158,34 +228,22 @@ def compound_map(user, compound: Compound, measure: str = "verified") -> dict:
         .exclude(presence="moved_out")
         .values("unit_id")
         .annotate(
-            residents=Count("id"),
-            verified=Count("id", filter=~Q(presence="unverified")),
-            elderly=Count("id", filter=Q(birth_date__lte=born_before)),
-            vulnerable=Count(
-                "id",
-                filter=Q(birth_date__lte=born_before)
-                | Q(lives_alone=True)
-                | Q(veteran=True)
-                | Q(serious_illness=True),
-            ),
+            **{
+                key: Count("id", filter=condition(born_before)) if key != "residents" else Count("id")
+                for key, condition in UNIT_COUNTS.items()
+            }
         )
     }
     household_counts = dict(
-        Household.objects.filter(unit__in=[u.pk for u in units])
-        .values_list("unit_id")
-        .annotate(n=Count("id"))
+        Household.objects.filter(unit__in=unit_ids).values_list("unit_id").annotate(n=Count("id"))
     )
+    extra = chosen.unit_rows(user, compound, unit_ids)
+    empty = dict.fromkeys(UNIT_COUNTS, 0)
+    peak = max((row[chosen.key] for row in counts.values()), default=0)
     buildings: dict[int, dict] = {}
-    peak = max((row["residents"] for row in counts.values()), default=0)
     for unit in units:
-        row = counts.get(unit.pk, {"residents": 0, "verified": 0, "elderly": 0, "vulnerable": 0})
-        total = row["residents"]
-        if measure == "residents":
-            value = total / peak if peak else None
-            label = str(total)
-        else:
-            value = row[measure] / total if total else None
-            label = f"{value:.0%}" if value is not None else "–"
+        row = {**empty, **counts.get(unit.pk, {}), **extra.get(unit.pk, {})}
+        value, label = chosen.cell(row, peak)
         cell = {
             "unit": unit,
             "households": household_counts.get(unit.pk, 0),
@@ -198,10 +256,11 @@ def compound_map(user, compound: Compound, measure: str = "verified") -> dict:
         entry["units"].append(cell)
     return {
         "measure": measure,
-        "measure_label": MAP_MEASURES[measure],
-        "measures": MAP_MEASURES,
+        "measure_label": chosen.label,
+        "measures": {key: m.label for key, m in MAP_MEASURES.items()},
         "buildings": list(buildings.values()),
         "bands": BANDS,
+        "legend": chosen.legend(peak),
         "as_of": timezone.localdate(),
     }
 
@@ -225,6 +284,73 @@ def _band(value: float | None) -> str:
     return band
 
 
+# The care list: residents who need a visit or help, by group. "all" is any of them.
+CARE_GROUPS = {
+    "elderly_alone": (
+        gettext_lazy("独居老人"),
+        lambda born_before: Q(lives_alone=True, birth_date__lte=born_before),
+    ),
+    "lives_alone": (gettext_lazy("独居"), lambda born_before: Q(lives_alone=True)),
+    "veteran": (gettext_lazy("退役军人"), lambda born_before: Q(veteran=True)),
+    "serious_illness": (gettext_lazy("重病"), lambda born_before: Q(serious_illness=True)),
+    "disabled": (gettext_lazy("残疾"), lambda born_before: Q(disabled=True)),
+    "limited_mobility": (gettext_lazy("行动不便"), lambda born_before: Q(limited_mobility=True)),
+    "pregnant": (gettext_lazy("孕妇"), lambda born_before: Q(pregnant=True)),
+    "infant": (gettext_lazy("婴幼儿"), lambda born_before: Q(infant=True)),
+    "regular_medication": (gettext_lazy("长期服药"), lambda born_before: Q(regular_medication=True)),
+}
+
+
+def care_list(user, compound: Compound, group: str = ""):
+    """The compound's vulnerable residents still living there, in building, unit and room order."""
+    born_before = elderly_born_on_or_before()
+    if group in CARE_GROUPS:
+        condition = CARE_GROUPS[group][1](born_before)
+    else:
+        condition = Q()
+        for _label, make in CARE_GROUPS.values():
+            condition |= make(born_before)
+    return (
+        residents_visible(user)
+        .filter(condition, compound=compound)
+        .exclude(presence="moved_out")
+        .select_related("household__unit__building")
+        .order_by("building__sort_key", "building__number", "unit__sort_key", "household__room", "id")
+    )
+
+
+def residents_of_household(user, household: Household):
+    return (
+        residents_visible(user)
+        .filter(household=household)
+        .select_related("presence_verified_by")
+        .order_by("id")
+    )
+
+
+def compounds_overview(user):
+    """The visible compounds, each annotated with its counts (one query, subqueries per count)."""
+    born_before = elderly_born_on_or_before()
+
+    def count(model, level: str, **conditions):
+        rows = (
+            model.objects.filter(scope_q(user, level), compound=OuterRef("pk"), **conditions)
+            .order_by()
+            .values("compound")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(rows), 0)
+
+    return compounds_visible(user).annotate(
+        building_count=count(Building, "building"),
+        unit_count=count(Unit, "unit"),
+        household_count=count(Household, "household"),
+        resident_count=count(Resident, "resident"),
+        elderly_count=count(Resident, "resident", birth_date__lte=born_before),
+    )
+
+
 def compound_stats(user, compound: Compound | None = None) -> dict:
     """Counts for the stats command and the dashboard, in a fixed number of queries."""
     born_before = elderly_born_on_or_before()
@@ -237,20 +363,26 @@ def compound_stats(user, compound: Compound | None = None) -> dict:
         buildings = buildings.filter(compound=compound)
         units = units.filter(compound=compound)
         households = households.filter(compound=compound)
-    people = residents.aggregate(
-        residents=Count("id"),
-        elderly=Count("id", filter=Q(birth_date__lte=born_before)),
-        lives_alone=Count("id", filter=Q(lives_alone=True)),
-        veterans=Count("id", filter=Q(veteran=True)),
-        serious_illness=Count("id", filter=Q(serious_illness=True)),
-        disabled=Count("id", filter=Q(disabled=True)),
-        living=Count("id", filter=Q(presence="living")),
-        away=Count("id", filter=Q(presence="away")),
-        moved_out=Count("id", filter=Q(presence="moved_out")),
-        unverified=Count("id", filter=Q(presence="unverified")),
-        returning=Count("id", filter=Q(mobility="returning")),
-        mobile=Count("id", filter=Q(mobility="mobile")),
+    conditions = {
+        "elderly": Q(birth_date__lte=born_before),
+        "lives_alone": Q(lives_alone=True),
+        "veterans": Q(veteran=True),
+        "serious_illness": Q(serious_illness=True),
+        "disabled": Q(disabled=True),
+        "vulnerable": UNIT_COUNTS["vulnerable"](born_before),
+        "living": Q(presence="living"),
+        "away": Q(presence="away"),
+        "moved_out": Q(presence="moved_out"),
+        "unverified": Q(presence="unverified"),
+        "returning": Q(mobility="returning"),
+        "mobile": Q(mobility="mobile"),
+    }
+    # Aliased with a prefix: an aggregate named like a field it filters on ("lives_alone") is refused.
+    counted = residents.aggregate(
+        n_residents=Count("id"),
+        **{f"n_{key}": Count("id", filter=condition) for key, condition in conditions.items()},
     )
+    people = {key.removeprefix("n_"): value for key, value in counted.items()}
     return {
         "compounds": 1 if compound is not None else compounds_visible(user).count(),
         "buildings": buildings.count(),

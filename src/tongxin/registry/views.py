@@ -1,9 +1,19 @@
 """Registry pages: parse the request, call one selector or action, render."""
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from tongxin.registry import selectors
+from tongxin.accounts.models import Role
+from tongxin.core.audit import client_ip
+from tongxin.registry import actions, selectors
+from tongxin.registry.forms import PresenceForm, RevealForm
 
 
 @login_required
@@ -13,7 +23,149 @@ def home(request):
         if user.household_id:
             return redirect("registry:household", household_id=user.household_id)
         return render(request, "registry/home.html", {"compounds": []})
-    compounds = list(selectors.compounds_visible(request.user)[:200])
+    compounds = list(selectors.compounds_overview(request.user)[:200])
     if len(compounds) == 1:
         return redirect("registry:compound", compound_id=compounds[0].pk)
     return render(request, "registry/home.html", {"compounds": compounds})
+
+
+def _shows_numbers(user) -> bool:
+    """Masked ID numbers and phones, registered address and notes: not for volunteers."""
+    return user.may_see_full_data or user.role == Role.RESIDENT
+
+
+@login_required
+def compound(request, compound_id: int):
+    compound = selectors.compound_get(request.user, compound_id)
+    context = {
+        "compound": compound,
+        "stats": selectors.compound_stats(request.user, compound),
+        "map": selectors.compound_map(request.user, compound, request.GET.get("measure", "verified")),
+    }
+    return render(request, "registry/compound.html", context)
+
+
+@login_required
+def unit_households(request, unit_id: int):
+    """The unit's households: the partial below the map for HTMX, a page of its own otherwise."""
+    unit = selectors.unit_get(request.user, unit_id)
+    context = {"unit": unit, "households": selectors.households_of_unit(request.user, unit)}
+    if request.htmx:
+        return render(request, "registry/compound.html#households", context)
+    return render(request, "registry/unit.html", context)
+
+
+@login_required
+def care_list(request, compound_id: int):
+    compound = selectors.compound_get(request.user, compound_id)
+    group = request.GET.get("group", "")
+    residents = selectors.care_list(request.user, compound, group)
+    page = Paginator(residents, settings.TONGXIN_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "compound": compound,
+        "page": page,
+        "group": group if group in selectors.CARE_GROUPS else "",
+        "groups": [(key, label) for key, (label, _condition) in selectors.CARE_GROUPS.items()],
+    }
+    return render(request, "registry/care_list.html", context)
+
+
+@login_required
+def household(request, household_id: int):
+    household = selectors.household_get(request.user, household_id)
+    context = {
+        "household": household,
+        "residents": selectors.residents_of_household(request.user, household),
+        "shows_numbers": _shows_numbers(request.user),
+    }
+    return render(request, "registry/household.html", context)
+
+
+def _resident_context(request, resident, **forms) -> dict:
+    user = request.user
+    own_household = user.role == Role.RESIDENT and user.household_id == resident.household_id
+    return {
+        "resident": resident,
+        "shows_numbers": _shows_numbers(user),
+        "may_reveal": user.may_see_full_data or own_household,
+        "may_verify": user.role != Role.RESIDENT,
+        "reveal_form": forms.get("reveal_form") or RevealForm(),
+        "presence_form": forms.get("presence_form") or PresenceForm(initial={"presence": resident.presence}),
+        "revealed": forms.get("revealed"),
+    }
+
+
+@login_required
+def resident(request, resident_id: int):
+    resident = selectors.resident_get(request.user, resident_id)
+    return render(request, "registry/resident.html", _resident_context(request, resident))
+
+
+@never_cache
+@login_required
+@require_POST
+def resident_reveal(request, resident_id: int):
+    """Show one full number once; the action checks the role and writes the audit row."""
+    resident = selectors.resident_get(request.user, resident_id)
+    form = RevealForm(request.POST)
+    revealed = None
+    if form.is_valid():
+        field = form.cleaned_data["field"]
+        try:
+            value = actions.resident_reveal(
+                actor=request.user,
+                resident=resident,
+                field=field,
+                reason=form.cleaned_data["reason"],
+                ip=client_ip(request),
+            )
+        except ValidationError as error:
+            form.add_error("reason", error)
+        else:
+            revealed = {"label": dict(form.fields["field"].choices)[field], "value": value}
+            form = RevealForm()
+    elif not (request.user.may_see_full_data or request.user.household_id == resident.household_id):
+        raise PermissionDenied(_("当前角色不能查看完整证件号码和手机号"))
+    context = _resident_context(request, resident, reveal_form=form, revealed=revealed)
+    if request.htmx:
+        return render(request, "registry/resident.html#reveal", context)
+    return render(request, "registry/resident.html", context, status=200 if revealed else 400)
+
+
+@login_required
+@require_POST
+def resident_presence(request, resident_id: int):
+    resident = selectors.resident_get(request.user, resident_id)
+    form = PresenceForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.resident_set_presence(
+                actor=request.user,
+                resident=resident,
+                presence=form.cleaned_data["presence"],
+                on=form.cleaned_data["on"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("已记录%(name)s的居住状态") % {"name": resident.name})
+            return redirect("registry:resident", resident_id=resident.pk)
+    context = _resident_context(request, resident, presence_form=form)
+    return render(request, "registry/resident.html", context, status=400)
+
+
+@login_required
+def search(request):
+    """Name or room as typed; phones and ID numbers exact, and never echoed back into the page."""
+    if request.user.role == Role.RESIDENT:
+        raise PermissionDenied(_("居民账号不能查找其他居民"))
+    query = request.GET.get("q", "").strip()[:60]
+    exact = selectors.search_is_exact_number(query)
+    context = {
+        "query": "" if exact else query,
+        "exact": exact,
+        "searched": bool(query),
+        "results": list(selectors.resident_search(request.user, query)) if query else [],
+        "shows_numbers": _shows_numbers(request.user),
+    }
+    return render(request, "registry/search.html", context)
