@@ -382,3 +382,12 @@ def test_moved_out_residents_leave_the_map_counts(as_role, world):
         as_role(Role.COMPOUND_MANAGER).get(pages(world)["compound"], {"measure": "elderly"}).content.decode()
     )
     assert "<strong>100%</strong>" in html
+
+
+def test_pages_speak_english_after_switching(as_role, world):
+    client = as_role(Role.COMPOUND_MANAGER)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(pages(world)["compound"]).content.decode()
+    assert "Compound map" in html and "Building 1" in html and "Share of elderly" in html
+    html = client.get(pages(world)["unit"], HTTP_HX_REQUEST="true").content.decode()
+    assert "Room 101" in html and "Elderly" in html and "Lives alone" in html
