@@ -364,3 +364,37 @@ def residents_export(*, actor, compound: Compound, reveal_reason: str = "", ip: 
         ip=ip,
     )
     return content
+
+
+@transaction.atomic
+def import_upload_create(*, actor, compound: Compound, file_name: str, content: bytes):
+    """Keep an upload (encrypted) for the wizard's preview and confirm; drop expired uploads on the way."""
+    from django.conf import settings
+
+    from tongxin.registry.models import ImportUpload
+
+    _require_manager(actor, compound.pk)
+    cutoff = timezone.now() - datetime.timedelta(hours=settings.TONGXIN_IMPORT_UPLOAD_HOURS)
+    ImportUpload.objects.filter(created_at__lt=cutoff).delete()
+    upload = ImportUpload(uploader=actor, compound=compound, file_name=file_name[:200])
+    upload.content = content
+    upload.save()
+    return upload
+
+
+@transaction.atomic
+def import_upload_confirm(*, actor, upload, valid_only: bool):
+    """Import a wizard upload for real; once applied the upload is deleted. Only its uploader may."""
+    if upload.uploader_id != getattr(actor, "pk", None):
+        raise PermissionDenied(_("只有上传人可以确认导入"))
+    report = residents_import(
+        actor=actor,
+        compound=upload.compound,
+        file_name=upload.file_name,
+        content=upload.content,
+        dry_run=False,
+        valid_only=valid_only,
+    )
+    if report.applied:
+        upload.delete()
+    return report

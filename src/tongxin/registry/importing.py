@@ -628,6 +628,8 @@ def plan_import(*, actor, compound: Compound, parsed: ParsedFile, protector: Fie
     columns = parsed.columns
     buildings = {normalise_building(b.number): b for b in Building.objects.filter(compound=compound)}
     units = {(u.building_id, normalise_unit(u.number)): u for u in Unit.objects.filter(compound=compound)}
+    # A grid worker manages only their buildings: rows elsewhere in the compound are not theirs to write.
+    managed = set(buildings_managed(actor, compound)) if actor is not None else None
     unit_of: dict[int, Unit] = {}
     for row in parsed.rows:
         if not (row.building and row.unit):
@@ -635,6 +637,9 @@ def plan_import(*, actor, compound: Compound, parsed: ParsedFile, protector: Fie
         building = buildings.get(row.building)
         if building is None:
             row.error(columns["building"], _("小区中没有%(b)s号楼；请先建好楼栋和单元") % {"b": row.building})
+            continue
+        if managed is not None and building.pk not in managed:
+            row.error(columns["building"], _("%(b)s号楼不在您负责的范围内") % {"b": building.number})
             continue
         unit = units.get((building.pk, row.unit))
         if unit is None:
@@ -685,6 +690,8 @@ def plan_import(*, actor, compound: Compound, parsed: ParsedFile, protector: Fie
             else:
                 where = _("该证件号码已在其他小区登记")
             row.error(columns["document_number"], where)
+        elif resident is not None and managed is not None and resident.building_id not in managed:
+            row.error(columns["document_number"], _("该证件号码已在本小区您负责范围以外的楼栋登记"))
         if row.errors:
             continue
         plan = _Plan(row, unit_of[row.row], resident)
@@ -692,6 +699,14 @@ def plan_import(*, actor, compound: Compound, parsed: ParsedFile, protector: Fie
             plan.changes = _changes(resident, row, plan.unit, protector)
         plans.append(plan)
     return plans
+
+
+def buildings_managed(actor, compound: Compound) -> list[int]:
+    from tongxin.core.scoping import scope_q
+
+    return list(
+        Building.objects.filter(scope_q(actor, "building"), compound=compound).values_list("pk", flat=True)
+    )
 
 
 def _existing_residents(digests: set[str]) -> dict[tuple[str, str], Resident]:

@@ -390,3 +390,24 @@ def compound_stats(user, compound: Compound | None = None) -> dict:
         "households": households.count(),
         **people,
     }
+
+
+def import_upload_get(user, upload_id):
+    """An import-wizard upload: only its uploader's, not expired, of a compound they still see."""
+    import datetime
+
+    from django.conf import settings
+
+    from tongxin.registry.models import ImportUpload
+
+    cutoff = timezone.now() - datetime.timedelta(hours=settings.TONGXIN_IMPORT_UPLOAD_HOURS)
+    upload = (
+        ImportUpload.objects.filter(
+            pk=upload_id, uploader=user, created_at__gte=cutoff, compound__in=compounds_visible(user)
+        )
+        .select_related("compound")
+        .first()
+    )
+    if upload is None:
+        raise Http404
+    return upload

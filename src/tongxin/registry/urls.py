@@ -14,3 +14,11 @@ urlpatterns = [
     path("residents/<int:resident_id>/presence/", views.resident_presence, name="resident_presence"),
     path("search/", views.search, name="search"),
 ]
+
+urlpatterns += [
+    path("import/", views.import_upload, name="import"),
+    path("import/template.xlsx", views.import_template, name="import_template"),
+    path("import/<uuid:upload_id>/", views.import_preview, name="import_preview"),
+    path("import/<uuid:upload_id>/confirm/", views.import_confirm, name="import_confirm"),
+    path("compounds/<int:compound_id>/export.xlsx", views.export, name="export"),
+]

@@ -169,3 +169,142 @@ def search(request):
         "shows_numbers": _shows_numbers(request.user),
     }
     return render(request, "registry/search.html", context)
+
+
+# Import wizard (upload -> preview -> confirm -> result), import template, export.
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PREVIEW_ERRORS = 500
+
+
+def _require_registry_manager(user) -> None:
+    if not user.manages_registry:
+        raise PermissionDenied(_("当前角色不能导入或导出居民信息"))
+
+
+def _xlsx_response(content: bytes, file_name: str):
+    from django.http import HttpResponse
+    from django.utils.http import content_disposition_header
+
+    response = HttpResponse(content, content_type=XLSX_TYPE)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=file_name)
+    return response
+
+
+def _import_page(request, form, *, reveal_form=None, status=200):
+    from tongxin.registry.import_forms import ExportRevealForm
+
+    return render(
+        request,
+        "registry/import_upload.html",
+        {
+            "form": form,
+            "compounds": form.fields["compound"].queryset,
+            "reveal_form": reveal_form or ExportRevealForm(),
+            "may_reveal": request.user.may_see_full_data,
+            "max_rows": settings.TONGXIN_IMPORT_MAX_ROWS,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@login_required
+def import_upload(request):
+    from tongxin.registry.import_forms import ImportUploadForm
+
+    _require_registry_manager(request.user)
+    compounds = selectors.compounds_visible(request.user)
+    if request.method != "POST":
+        return _import_page(request, ImportUploadForm(compounds=compounds))
+    form = ImportUploadForm(request.POST, request.FILES, compounds=compounds)
+    if not form.is_valid():
+        return _import_page(request, form, status=400)
+    upload = actions.import_upload_create(
+        actor=request.user,
+        compound=form.cleaned_data["compound"],
+        file_name=form.cleaned_data["file"].name,
+        content=form.cleaned_data["content"],
+    )
+    return redirect("registry:import_preview", upload_id=upload.pk)
+
+
+@never_cache
+@login_required
+def import_preview(request, upload_id):
+    _require_registry_manager(request.user)
+    upload = selectors.import_upload_get(request.user, upload_id)
+    report = actions.residents_import(
+        actor=request.user,
+        compound=upload.compound,
+        file_name=upload.file_name,
+        content=upload.content,
+        dry_run=True,
+        valid_only=False,
+    )
+    return render(
+        request,
+        "registry/import_preview.html",
+        {
+            "upload": upload,
+            "report": report,
+            "errors": report.invalid[:PREVIEW_ERRORS],
+            "more_errors": max(0, len(report.invalid) - PREVIEW_ERRORS),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def import_confirm(request, upload_id):
+    _require_registry_manager(request.user)
+    upload = selectors.import_upload_get(request.user, upload_id)
+    valid_only = request.POST.get("mode") == "valid_only"
+    report = actions.import_upload_confirm(actor=request.user, upload=upload, valid_only=valid_only)
+    return render(
+        request,
+        "registry/import_result.html",
+        {
+            "upload": upload,
+            "compound": upload.compound,
+            "report": report,
+            "errors": report.invalid[:PREVIEW_ERRORS],
+            "more_errors": max(0, len(report.invalid) - PREVIEW_ERRORS),
+        },
+        status=200 if report.applied else 400,
+    )
+
+
+@login_required
+def import_template(request):
+    from tongxin.registry.exporting import template_workbook
+
+    _require_registry_manager(request.user)
+    return _xlsx_response(template_workbook(), "居民导入模板.xlsx")
+
+
+@never_cache
+@login_required
+def export(request, compound_id: int):
+    """GET: the compound's residents, masked. POST with a reason (roles that may): full numbers."""
+    from django.utils import timezone
+
+    from tongxin.registry.import_forms import ExportRevealForm, ImportUploadForm
+
+    compound = selectors.compound_get(request.user, compound_id)
+    _require_registry_manager(request.user)
+    reason = ""
+    if request.method == "POST":
+        if not request.user.may_see_full_data:
+            raise PermissionDenied(_("当前角色不能导出完整证件号码和手机号"))
+        form = ExportRevealForm(request.POST)
+        if not form.is_valid():
+            upload_form = ImportUploadForm(compounds=selectors.compounds_visible(request.user))
+            return _import_page(request, upload_form, reveal_form=form, status=400)
+        reason = form.cleaned_data["reason"]
+    content = actions.residents_export(
+        actor=request.user, compound=compound, reveal_reason=reason, ip=client_ip(request)
+    )
+    suffix = "完整" if reason else "脱敏"
+    return _xlsx_response(content, f"{compound.name}居民{timezone.localdate():%Y%m%d}{suffix}.xlsx")

@@ -584,6 +584,22 @@ def test_permissions(world):
     assert report.created == 2
 
 
+def test_grid_worker_imports_into_their_own_buildings_only(world):
+    rows = [
+        ["张伟", ZHANG, "", "2", "1", "201", ""],
+        ["李建国", document(world.neighbour), "", "1", "1", "101", ""],
+        ["王秀兰", document(world.elder), "", "1", "1", "101", ""],
+    ]
+
+    report = run(world, csv_bytes(rows), actor=world.users[Role.GRID_WORKER], dry_run=True)
+
+    assert report.invalid == [
+        {"row": 2, "column": "楼栋", "reason": "2号楼不在您负责的范围内"},
+        {"row": 3, "column": "身份证号", "reason": "该证件号码已在本小区您负责范围以外的楼栋登记"},
+    ]
+    assert (report.valid, report.unchanged) == (1, 1)
+
+
 def test_import_stays_within_a_fixed_number_of_queries(world, django_assert_max_num_queries):
     rows = [
         [
