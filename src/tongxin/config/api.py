@@ -1,6 +1,14 @@
-"""The JSON API (/api/v1/, OpenAPI at /api/v1/openapi.json). Session authentication with CSRF."""
+"""The JSON API (/api/v1/, OpenAPI at /api/v1/openapi.json). Session authentication with CSRF.
 
+Actions and selectors raise Django's exceptions; here they become JSON: Http404 -> 404 (also for
+records outside the caller's scope), PermissionDenied -> 403, ValidationError -> 400 with the
+messages per field. The docs page (/api/v1/docs) loads Swagger UI from ninja's static files
+("ninja" is an installed app), so it works under the Content Security Policy without a CDN.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
@@ -12,4 +20,16 @@ api.add_router("/", registry_router)
 
 @api.exception_handler(Http404)
 def not_found(request, exc):
-    return api.create_response(request, {"detail": "未找到"}, status=404)
+    return api.create_response(request, {"detail": _("未找到")}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc):
+    return api.create_response(request, {"detail": str(exc) or _("无权进行该操作")}, status=403)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request, exc):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    detail = "；".join(message for messages in errors.values() for message in messages)
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=400)

@@ -29,9 +29,9 @@ DEBUG = env_bool("DEBUG")
 
 DEV_SECRET_KEY = "dev-only-tongxin-secret-key-do-not-use-in-production"  # noqa: S105
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktdG9uZ3hpbi1maWVsZC1rZXktMDAwMDA="  # noqa: S105
-SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
 # 32 bytes, base64. Encrypts ID numbers and phones at rest and keys their look-up hashes.
-FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", DEV_FIELD_ENCRYPTION_KEY)
+FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or DEV_FIELD_ENCRYPTION_KEY
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or FIELD_ENCRYPTION_KEY == DEV_FIELD_ENCRYPTION_KEY):
     raise ImproperlyConfigured(
         "DEBUG is off: set SECRET_KEY and FIELD_ENCRYPTION_KEY (see README, Configuration); "
@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "ninja",  # the API docs page then uses Swagger UI from ninja's static files, not from a CDN
     "tongxin.core",
     "tongxin.accounts",
     "tongxin.registry",

@@ -19,7 +19,8 @@ ID_TYPE_MAINLAND = "mainland_id"
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 ID_CHECK_CHARS = "10X98765432"
 EARLIEST_BIRTH_YEAR = 1880
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+MAINLAND_ID_RE = re.compile(r"[0-9]{17}[0-9X]")
 SPACES_RE = re.compile(r"[\s\u3000\-]+")
 
 
@@ -28,11 +29,20 @@ class DocumentError(ValueError):
 
 
 def normalise(value: object) -> str:
-    """Full-width digits and letters to ASCII, spaces and dashes out, letters upper-case."""
+    """Full-width digits and letters to ASCII, spaces and dashes out, letters upper-case.
+
+    Repeated until nothing changes: upper-casing can undo NFKC (ΐ becomes Ι + two accents), and
+    a value normalised twice must give the same look-up hash.
+    """
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    return SPACES_RE.sub("", text).upper()
+    text = str(value)
+    for _round in range(8):
+        cleaned = SPACES_RE.sub("", unicodedata.normalize("NFKC", text)).upper()
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
 
 
 def id_check_char(first17: str) -> str:
@@ -71,7 +81,7 @@ def parse_mainland_id(raw: object, *, today: datetime.date | None = None) -> Mai
         raise DocumentError(_("身份证号为空"))
     if len(number) != 18:
         raise DocumentError(_("身份证号应为18位，实际为%(n)d位") % {"n": len(number)})
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not MAINLAND_ID_RE.fullmatch(number):  # ASCII only: str.isdigit() also accepts ١ or ৩
         raise DocumentError(_("身份证号只能是17位数字加一位数字或X"))
     try:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -100,15 +110,17 @@ def parse_other_document(raw: object) -> str:
 def parse_mobile(raw: object) -> str:
     """A mainland mobile number; +86 / 0086 prefixes are dropped. Empty stays empty."""
     phone = normalise(raw)
-    if phone.endswith(".0") and phone[:-2].isdigit():  # a number cell read from a spreadsheet
+    if not phone:
+        return ""
+    if phone.endswith(".0") and phone[:-2].isascii() and phone[:-2].isdigit():  # a spreadsheet number cell
         phone = phone[:-2]
     for prefix in ("+86", "0086"):
         if phone.startswith(prefix):
             phone = phone[len(prefix) :]
-    if phone.startswith("86") and len(phone) == 13:
-        phone = phone[2:]
-    if not phone:
-        return ""
+            break
+    else:
+        if phone.startswith("86") and len(phone) == 13:
+            phone = phone[2:]
     if not MOBILE_RE.fullmatch(phone):
         raise DocumentError(_("手机号格式不对：应为1开头的11位数字"))
     return phone

@@ -66,7 +66,13 @@ def protected_phone_fields(phone: str) -> dict:
     }
 
 
-def _require_manager(actor, compound_id: int) -> None:
+def _require_manager(
+    actor, compound_id: int, *, household: Household | None = None, resident: Resident | None = None
+) -> None:
+    """The actor manages the registry of this compound and, when given, sees this household or resident.
+
+    The compound alone is not enough: a grid worker manages only the buildings assigned to them.
+    """
     from tongxin.core.scoping import scope_q
 
     if actor is None:  # management commands and the demo loader act as the system
@@ -74,6 +80,14 @@ def _require_manager(actor, compound_id: int) -> None:
     if (
         not actor.manages_registry
         or not Compound.objects.filter(scope_q(actor, "compound"), pk=compound_id).exists()
+        or (
+            household is not None
+            and not Household.objects.filter(scope_q(actor, "household"), pk=household.pk).exists()
+        )
+        or (
+            resident is not None
+            and not Resident.objects.filter(scope_q(actor, "resident"), pk=resident.pk).exists()
+        )
     ):
         raise PermissionDenied(_("无权修改该小区的登记信息"))
 
@@ -153,22 +167,34 @@ def resident_register(
     **fields,
 ) -> Resident:
     """Register a resident in a household. The document and phone are checked, then protected."""
-    _require_manager(actor, household.compound_id)
+    _require_manager(actor, household.compound_id, household=household)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("姓名为必填项")})
     try:
         document = document_check(document_type, document_number)
+    except DocumentError as error:
+        raise ValidationError({"document_number": str(error)}) from None
+    try:
         phone = parse_mobile(phone)
     except DocumentError as error:
-        raise ValidationError(str(error)) from None
+        raise ValidationError({"phone": str(error)}) from None
     unknown = set(fields) - set(RESIDENT_PLAIN_FIELDS)
     if unknown:
         raise TypeError(f"unknown resident fields: {sorted(unknown)}")
     doc_hash = document_lookup_hash(document.document_type, document.number)
-    other = Resident.objects.filter(document_type=document.document_type, document_hash=doc_hash).first()
+    other = (
+        Resident.objects.filter(document_type=document.document_type, document_hash=doc_hash)
+        .select_related("compound", "household__unit__building")
+        .first()
+    )
     if other is not None:
-        raise ValidationError(_("该证件号码已登记：%(where)s") % {"where": other.household})
+        raise ValidationError(
+            {
+                "document_number": _("该证件号码已登记：%(where)s")
+                % {"where": f"{other.compound}{other.household}"}
+            }
+        )
     resident = Resident(
         household=household,
         unit_id=household.unit_id,
@@ -192,7 +218,7 @@ def resident_register(
 @transaction.atomic
 def resident_update(*, actor, resident: Resident, phone: str | None = None, **changes) -> Resident:
     """Change a resident's plain fields and, when given, the phone. The document is not changed here."""
-    _require_manager(actor, resident.compound_id)
+    _require_manager(actor, resident.compound_id, resident=resident)
     unknown = set(changes) - set(RESIDENT_PLAIN_FIELDS)
     if unknown:
         raise TypeError(f"unknown resident fields: {sorted(unknown)}")
@@ -203,7 +229,7 @@ def resident_update(*, actor, resident: Resident, phone: str | None = None, **ch
         try:
             phone = parse_mobile(phone)
         except DocumentError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError({"phone": str(error)}) from None
         if phone_lookup_hash(phone) != resident.phone_hash and (phone or resident.phone_hash):
             for field, value in protected_phone_fields(phone).items():
                 setattr(resident, field, value)
@@ -220,8 +246,10 @@ def resident_update(*, actor, resident: Resident, phone: str | None = None, **ch
 @transaction.atomic
 def resident_move(*, actor, resident: Resident, household: Household) -> Resident:
     """Move a resident to the household where they now live (compound, building and unit follow)."""
-    _require_manager(actor, resident.compound_id)
-    _require_manager(actor, household.compound_id)
+    _require_manager(actor, resident.compound_id, resident=resident)
+    _require_manager(actor, household.compound_id, household=household)
+    if household.pk == resident.household_id:
+        return resident
     before = str(resident.household)
     resident.household = household
     resident.unit_id, resident.building_id, resident.compound_id = (
@@ -273,16 +301,16 @@ def resident_reveal(*, actor, resident: Resident, field: str, reason: str, ip: s
     """Decrypt one protected field for a role that may see it; every reveal is audited with its reason."""
     from tongxin.core.scoping import scope_q
 
-    if field not in REVEALABLE:
-        raise ValidationError(_("不能查看该字段"))
-    reason = (reason or "").strip()
-    if len(reason) < 2:
-        raise ValidationError(_("请填写查看原因"))
     own_household = actor.role == "resident" and actor.household_id == resident.household_id
     if not (actor.may_see_full_data or own_household):
         raise PermissionDenied(_("当前角色不能查看完整证件号码和手机号"))
     if not Resident.objects.filter(scope_q(actor, "resident"), pk=resident.pk).exists():
         raise PermissionDenied(_("无权查看该居民"))
+    if field not in REVEALABLE:
+        raise ValidationError(_("不能查看该字段"))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError(_("请填写查看原因"))
     value = crypto.decrypt(getattr(resident, REVEALABLE[field]))
     audit(actor=actor, action="reveal", obj=resident, fields=field, reason=reason, ip=ip)
     return value

@@ -6,7 +6,7 @@ A record outside the user's scope is simply not found: pages and the API answer 
 import math
 import unicodedata
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -70,7 +70,8 @@ def households_of_unit(user, unit: Unit):
     return (
         households_visible(user)
         .filter(unit=unit)
-        .prefetch_related("residents")
+        .select_related("unit__building")
+        .prefetch_related(Prefetch("residents", Resident.objects.select_related("presence_verified_by")))
         .annotate(resident_count=Count("residents"))
         .order_by("room")
     )
@@ -123,7 +124,7 @@ def resident_search(user, query: str, *, compound: Compound | None = None, limit
         conditions |= room
     return (
         qs.filter(conditions)
-        .select_related("household__unit__building")
+        .select_related("household__unit__building", "presence_verified_by")
         .order_by("compound_id", "building__sort_key", "unit__sort_key", "household__room", "id")[:limit]
     )
 
