@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from tongxin.core import crypto
@@ -77,6 +78,8 @@ def _data_row(sheet, cols: list[tuple[str, str]], values: dict[str, object]) -> 
     cells = []
     for key, _header_text in cols:
         value = values[key]
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)  # data entered elsewhere may hold control characters
         cell = WriteOnlyCell(sheet, value=value if value not in (None, "") else None)
         if key in ("document_number", "phone", "building", "unit", "room"):
             cell.number_format = TEXT

@@ -120,6 +120,7 @@ SCIENTIFIC_RE = re.compile(r"^\d+(\.\d+)?E\+?\d+$")
 DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 SPACE_RE = re.compile(r"\s+")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 CJK_GAP_RE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 TAG_SPLIT_RE = re.compile(r"[,，、;；/\s]+")
 
@@ -128,17 +129,33 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read; the message says why, in words for the operator."""
 
 
+def _until_stable(clean, text: str) -> str:
+    """Apply `clean` until nothing changes: case mapping can undo NFKC (Y¯ -> y + U+0304 -> ȳ)."""
+    for _round in range(8):
+        cleaned = clean(text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
 def key(text: object) -> str:
     """How headers and choice values are compared: NFKC, no spaces, case-insensitive."""
-    return SPACE_RE.sub("", unicodedata.normalize("NFKC", str(text or ""))).lower()
+    return _until_stable(
+        lambda t: SPACE_RE.sub("", unicodedata.normalize("NFKC", t)).lower(), str(text or "")
+    )
 
 
 def header_key(text: object) -> str:
     """A header's key; a required-field mark such as 姓名* or 姓名(必填) is ignored."""
-    value = key(text)
-    for mark in ("(必填)", "(选填)", "*"):
-        value = value.removesuffix(mark).removeprefix(mark)
-    return value
+
+    def strip_marks(value: str) -> str:
+        value = key(value)
+        for mark in ("(必填)", "(选填)", "*"):
+            value = value.removesuffix(mark).removeprefix(mark)
+        return value
+
+    return _until_stable(strip_marks, str(text or ""))
 
 
 HEADER_INDEX: dict[str, str] = {
@@ -184,14 +201,10 @@ def _strip_affixes(text: str, prefixes: tuple[str, ...], suffixes: tuple[str, ..
 
 
 def _code(value: object) -> str:
-    """NFKC, no spaces, upper case; repeated until stable (upper-casing can undo NFKC)."""
-    text = str(value or "")
-    for _round in range(8):
-        cleaned = SPACE_RE.sub("", unicodedata.normalize("NFKC", text)).upper()
-        if cleaned == text:
-            break
-        text = cleaned
-    return text
+    """NFKC, no spaces, upper case."""
+    return _until_stable(
+        lambda t: SPACE_RE.sub("", unicodedata.normalize("NFKC", t)).upper(), str(value or "")
+    )
 
 
 def normalise_building(value: object) -> str:
@@ -211,7 +224,7 @@ def normalise_room(value: object) -> str:
 
 def normalise_text(value: object) -> str:
     """Free text (names, notes, addresses): stray spaces out, punctuation kept as written."""
-    text = SPACE_RE.sub(" ", str(value or "")).strip()
+    text = SPACE_RE.sub(" ", CONTROL_RE.sub(" ", str(value or ""))).strip()
     return CJK_GAP_RE.sub("", text)
 
 

@@ -239,3 +239,11 @@ def test_template_has_the_import_headers_and_a_valid_example(world):
         "updated": 0,
         "unchanged": 0,
     }
+
+
+def test_control_characters_entered_elsewhere_do_not_break_the_export(world):
+    Resident.objects.filter(pk=world.elder.pk).update(note="需\x1f上门\x07")
+
+    rows = sheet_rows(residents_export(actor=None, compound=world.compound_a))
+
+    assert rows[1][-1] == "需上门"

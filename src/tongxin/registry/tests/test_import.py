@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 
 from tongxin.__main__ import main as tongxin_main
 from tongxin.accounts.models import Role
@@ -134,6 +134,23 @@ def test_full_width_digits_stray_spaces_and_suffixes_are_normalised(world):
     zhang = Resident.objects.get(document_hash=actions.document_lookup_hash("mainland_id", ZHANG))
     assert (zhang.name, zhang.household.room, zhang.relation) == ("张伟", "102", "head")
     assert crypto.decrypt(zhang.phone_cipher) == "13800000001"
+
+
+def test_control_characters_in_text_are_dropped(world):
+    headers = [*HEADERS, "备注"]
+    rows = [[*good_rows()[0], "需\x1f上门\x07"]]
+
+    report = run(world, csv_bytes(rows, headers=headers))
+
+    assert (report.created, Resident.objects.get(name="张伟").note) == (1, "需上门")
+
+
+def test_marked_required_headers_are_recognised(world):
+    headers = ["姓名*", "身份证号（必填）", "手机号", "楼栋*", "单元*", "房号*", "与户主关系"]
+
+    report = run(world, csv_bytes(good_rows(), headers=headers), dry_run=True)
+
+    assert (report.valid, report.created, report.invalid) == (2, 2, [])
 
 
 def test_english_headers_tags_and_optional_columns(world):
@@ -670,7 +687,9 @@ def test_command_stops_on_errors_and_exits_1(world, tmp_path, capsys):
     assert Resident.objects.count() == 4
 
 
-def test_console_script_exit_codes(world, tmp_path, capsys):
+def test_console_script_exit_codes(world, tmp_path, capsys, monkeypatch):
+    # run_from_argv closes every connection when it ends: that would end the test's transaction.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     path = gbk_file(tmp_path, [*good_rows(), ["王五", "", "", "1", "1", "103", ""]])
     argv = ["tongxin", "import-residents", str(path), "--compound", "A", "--format", "json"]
 
