@@ -79,6 +79,7 @@ class CompoundMapOut(Schema):
     compound_id: int
     measure: str
     measure_label: str
+    palette: str
     measures: dict[str, str]
     bands: list[BandOut]
     legend: list[LegendOut]
@@ -341,6 +342,7 @@ def compound_map(request, compound_id: int, measure: Measure = "verified"):
         "compound_id": compound.pk,
         "measure": data["measure"],
         "measure_label": str(data["measure_label"]),
+        "palette": data["palette"],
         "measures": {key: str(label) for key, label in data["measures"].items()},
         "bands": [{"name": name, "start": start, "label": label} for start, name, label in data["bands"]],
         "legend": [{"band": band, "label": label} for band, label in data["legend"]],

@@ -163,8 +163,9 @@ class MapMeasure:
     the whole compound, keyed by unit id) and `cell`.
     """
 
-    def __init__(self, label, key: str, *, share: bool = True):
-        self.label, self.key, self.share = label, key, share
+    def __init__(self, label, key: str, *, share: bool = True, palette: str = "concern"):
+        # "concern": darker is more to worry about (red); "progress": darker is more done (green).
+        self.label, self.key, self.share, self.palette = label, key, share, palette
 
     def unit_rows(self, user, compound: Compound, unit_ids: list[int]) -> dict[int, dict]:
         return {}
@@ -201,7 +202,7 @@ UNIT_COUNTS = {
 }
 
 MAP_MEASURES = {
-    "verified": MapMeasure(gettext_lazy("居住核实率"), "verified"),
+    "verified": MapMeasure(gettext_lazy("居住核实率"), "verified", palette="progress"),
     "elderly": MapMeasure(gettext_lazy("老年人占比"), "elderly"),
     "vulnerable": MapMeasure(gettext_lazy("重点人群占比"), "vulnerable"),
     "residents": MapMeasure(gettext_lazy("居民人数"), "residents", share=False),
@@ -258,6 +259,7 @@ def compound_map(user, compound: Compound, measure: str = "verified") -> dict:
     return {
         "measure": measure,
         "measure_label": chosen.label,
+        "palette": chosen.palette,
         "measures": {key: m.label for key, m in MAP_MEASURES.items()},
         "buildings": list(buildings.values()),
         "bands": BANDS,

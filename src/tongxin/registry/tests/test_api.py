@@ -172,6 +172,9 @@ def test_compound_map(world):
         for u in b["units"]
     ]
     assert cells == [("1", "1", 1, 2, 1, 1, 0.5, "50%", "b2"), ("2", "1", 1, 1, 0, 1, 0.0, "0%", "b0")]
+    assert body["palette"] == "concern"
+    verified = client.get(f"/api/v1/compounds/{world.compound_a.pk}/map?measure=verified").json()
+    assert verified["palette"] == "progress"
     assert client.get(f"/api/v1/compounds/{world.compound_a.pk}/map?measure=nonsense").status_code == 422
 
 
