@@ -17,6 +17,7 @@ tags, and a blank cell means 否.
 
 import csv
 import datetime
+import functools
 import io
 import math
 import re
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tongxin.core.crypto import FieldProtector
@@ -163,21 +164,31 @@ HEADER_INDEX: dict[str, str] = {
 }
 
 
-def _choice_index(choices, aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    index = {key(label): value for value, label in choices}
+CHOICES = {
+    "document_type": (Resident.DocumentType.choices, DOCUMENT_TYPE_ALIASES),
+    "relation": (Resident.Relation.choices, RELATION_ALIASES),
+    "presence": (Resident.Presence.choices, PRESENCE_ALIASES),
+    "mobility": (Resident.Mobility.choices, MOBILITY_ALIASES),
+    "tags": ([(tag, Resident._meta.get_field(tag).verbose_name) for tag in Resident.TAG_FIELDS], TAG_HEADERS),
+}
+
+
+@functools.cache
+def choice_index(name: str) -> dict[str, str]:
+    """Value -> stored choice, from the labels in every configured language, the codes and the aliases.
+
+    Labels are lazy translations: read in the active language only, 户主 would not be recognised on
+    an English page (and Head of household not on a Chinese one).
+    """
+    choices, aliases = CHOICES[name]
+    index: dict[str, str] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            index |= {key(str(label)): value for value, label in choices}
     index |= {key(value): value for value, _label in choices if value}
     for value, names in aliases.items():
-        index |= {key(name): value for name in names}
+        index |= {key(alias): value for alias in names}
     return index
-
-
-DOCUMENT_TYPES = _choice_index(Resident.DocumentType.choices, DOCUMENT_TYPE_ALIASES)
-RELATIONS = _choice_index(Resident.Relation.choices, RELATION_ALIASES)
-PRESENCES = _choice_index(Resident.Presence.choices, PRESENCE_ALIASES)
-MOBILITIES = _choice_index(Resident.Mobility.choices, MOBILITY_ALIASES)
-TAG_NAMES = {key(alias): tag for tag, aliases in TAG_HEADERS.items() for alias in aliases} | {
-    key(Resident._meta.get_field(tag).verbose_name): tag for tag in Resident.TAG_FIELDS
-}
 
 
 def canonical_header(name: str) -> str:
@@ -454,7 +465,7 @@ def parse_row(
 
     type_ok = True
     if key(text("document_type")):
-        document_type = DOCUMENT_TYPES.get(key(text("document_type")))
+        document_type = choice_index("document_type").get(key(text("document_type")))
         if document_type is None:
             type_ok = False
             row.error(
@@ -512,9 +523,13 @@ def parse_row(
             setattr(row, name, value)
 
     for name, index, label in (
-        ("relation", RELATIONS, Resident.Relation.labels),
-        ("presence", PRESENCES, Resident.Presence.labels),
-        ("mobility", MOBILITIES, [label for value, label in Resident.Mobility.choices if value]),
+        ("relation", choice_index("relation"), Resident.Relation.labels),
+        ("presence", choice_index("presence"), Resident.Presence.labels),
+        (
+            "mobility",
+            choice_index("mobility"),
+            [label for value, label in Resident.Mobility.choices if value],
+        ),
     ):
         if name in positions and key(text(name)):
             value = index.get(key(text(name)))
@@ -564,7 +579,7 @@ def _parse_tags(row: ParsedRow, raw, positions: dict[str, int], columns: dict[st
         for name in TAG_SPLIT_RE.split(cell_text(raw("tags"))):
             if not name or name in DERIVED_TAGS:
                 continue
-            tag = TAG_NAMES.get(key(name))
+            tag = choice_index("tags").get(key(name))
             if tag is None:
                 row.error(
                     columns["tags"],

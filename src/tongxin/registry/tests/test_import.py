@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
+from django.utils import translation
 
 from tongxin.__main__ import main as tongxin_main
 from tongxin.accounts.models import Role
@@ -151,6 +152,22 @@ def test_marked_required_headers_are_recognised(world):
     report = run(world, csv_bytes(good_rows(), headers=headers), dry_run=True)
 
     assert (report.valid, report.created, report.invalid) == (2, 2, [])
+
+
+def test_values_in_either_language_whatever_the_page_language(world):
+    headers = [*HEADERS, "居住状态", "标签"]
+    rows = [
+        [*good_rows()[0][:6], "户主", "在住", "独居"],
+        [*good_rows()[1][:6], "Spouse", "Away", "Veteran/Disabled"],
+    ]
+
+    with translation.override("en"):
+        report = run(world, csv_bytes(rows, headers=headers))
+
+    assert (report.created, report.invalid) == (2, [])
+    zhang, li = Resident.objects.get(name="张伟"), Resident.objects.get(name="李芳")
+    assert (zhang.relation, zhang.presence, zhang.lives_alone) == ("head", "living", True)
+    assert (li.relation, li.presence, li.veteran, li.disabled) == ("spouse", "away", True, True)
 
 
 def test_english_headers_tags_and_optional_columns(world):
