@@ -53,6 +53,10 @@ class DemoCompound:
     mix: dict[str, int] = field(default_factory=dict)  # household kinds and their weights
 
 
+# Names follow the fashion of the birth year as of the report (2022), so that the same names come
+# out on any run date (birth dates, and so ID numbers, move with today's date to keep ages fixed).
+NAME_STYLE_YEAR = 2022
+
 # Household kinds of an old residential compound; the weights reproduce 丁香苑's 753 households.
 HOUSEHOLD_MIX = {
     "elder_alone": 110,
@@ -435,7 +439,7 @@ def load_people(
                     unit_id=household.unit_id,
                     building_id=household.building_id,
                     compound=compound,
-                    name=_name(rng, member, birth.year, family),
+                    name=_name(rng, member, NAME_STYLE_YEAR - member.age, family),
                     birth_date=document.birth_date,
                     sex=document.sex,
                     **actions.protected_document_fields(document),
