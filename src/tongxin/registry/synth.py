@@ -631,7 +631,13 @@ def _load_rows(chunks, pg: bool, total: int, say: Callable[[str], None], started
     done, next_report = 0, 100_000
     load_started = time.perf_counter()
 
+    reported = -1
+
     def report() -> None:
+        nonlocal reported
+        if done == reported:
+            return
+        reported = done
         elapsed = time.perf_counter() - load_started
         rate = done / elapsed if elapsed else 0
         say(f"synth: {done:,}/{total:,} residents, {rate:,.0f} rows/s, {time.perf_counter() - started:.1f} s")
