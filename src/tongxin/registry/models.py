@@ -198,7 +198,7 @@ class Resident(models.Model):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True, db_index=True)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     phone_cipher = models.TextField(blank=True, editable=False)
-    phone_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    phone_hash = models.CharField(max_length=64, blank=True, editable=False)
     phone_masked = models.CharField(_("手机号"), max_length=20, blank=True, editable=False)
     relation = models.CharField(
         _("与户主关系"), max_length=16, choices=Relation.choices, default=Relation.OTHER
@@ -259,6 +259,8 @@ class Resident(models.Model):
         ]
         indexes = [
             models.Index(fields=["compound", "name"], name="resident_compound_name_idx"),
+            # Hashes are only ever matched exactly: a plain index, without PostgreSQL's LIKE twin.
+            models.Index(fields=["phone_hash"], name="resident_phone_hash_idx"),
             models.Index(fields=["compound", "birth_date"], name="resident_compound_birth_idx"),
         ]
 

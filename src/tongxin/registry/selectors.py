@@ -106,7 +106,8 @@ def resident_search(user, query: str, *, compound: Compound | None = None, limit
         qs = qs.filter(compound=compound)
     if not text:
         return qs.none()
-    conditions = Q(name__contains=(query or "").strip())
+    # A digits-only query is a number or a room: looking for it inside names would scan every row.
+    conditions = Q(pk__in=[]) if text.isdigit() else Q(name__contains=(query or "").strip())
     if len(text) in (15, 18) and text[:6].isdigit():
         conditions |= Q(document_type="mainland_id", document_hash=document_lookup_hash("mainland_id", text))
     elif len(text) >= 5 and text.isalnum() and not text.isdigit():
