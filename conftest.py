@@ -23,6 +23,21 @@ def _default_language():
     translation.deactivate()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_leftover_connections(django_db_setup, django_db_blocker):
+    """The browser tests' live-server threads can leave a PostgreSQL session open on the test
+    database, which then cannot be dropped at the end of the run: end such sessions first."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache():
     from django.core.cache import cache
