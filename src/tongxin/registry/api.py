@@ -1,9 +1,10 @@
 """The registry's JSON endpoints: the same selectors and actions as the pages.
 
 Each endpoint parses, calls one selector or action, and shapes the answer for the caller's role:
-staff with full data see birth dates and masked numbers, residents see their household with ages
-instead of birth dates, volunteers see names, rooms, tags and presence and no number at all. Full
-ID numbers and phones leave the server only through `reveal`, which is audited.
+staff with full data and residents (their household) see masked numbers and ages, never birth
+dates: the birth date is exactly the masked part of an ID number. Volunteers see names, rooms, tags
+and presence and no number at all. Full ID numbers and phones leave the server only through
+`reveal`, which is audited.
 """
 
 import datetime
@@ -158,13 +159,13 @@ class ResidentForHousehold(Schema):
 
 
 class ResidentFull(ResidentForHousehold):
-    """Staff who may see full data: the birth date, the note and who verified presence.
+    """Staff who may see full data: the note and who verified presence.
 
-    The document and phone are still masked here; the full values only come from `reveal`.
+    The document and phone are still masked here, and the birth date is left out (with the masked
+    number it would complete it); the full values only come from `reveal`, which is audited.
     """
 
     view: Literal["full"] = "full"  # type: ignore[assignment]
-    birth_date: datetime.date | None
     presence_verified_by: str | None
     note: str
 
@@ -287,7 +288,6 @@ def resident_out(user, resident: Resident) -> ResidentFull | ResidentForHousehol
     verifier = resident.presence_verified_by if resident.presence_verified_by_id else None
     return ResidentFull(
         **household_view,
-        birth_date=resident.birth_date,
         presence_verified_by=str(verifier) if verifier else None,
         note=resident.note,
     )
