@@ -215,6 +215,19 @@ def resident_register(
     return resident
 
 
+def _check_plain_changes(changes: dict) -> None:
+    """What full_clean lets through: null in a text column (blank=True skips it) and a future arrival."""
+    errors: dict[str, list[str]] = {}
+    for field, value in changes.items():
+        if value is None and not Resident._meta.get_field(field).null:
+            errors[field] = [_("不能为空值（null）；清空请发送空字符串")]
+    arrived_on = changes.get("arrived_on")
+    if arrived_on is not None and arrived_on > timezone.localdate():
+        errors["arrived_on"] = [_("抵达日期不能晚于今天")]
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def resident_update(*, actor, resident: Resident, phone: str | None = None, **changes) -> Resident:
     """Change a resident's plain fields and, when given, the phone. The document is not changed here."""
@@ -222,6 +235,7 @@ def resident_update(*, actor, resident: Resident, phone: str | None = None, **ch
     unknown = set(changes) - set(RESIDENT_PLAIN_FIELDS)
     if unknown:
         raise TypeError(f"unknown resident fields: {sorted(unknown)}")
+    _check_plain_changes(changes)
     changed = [field for field, value in changes.items() if getattr(resident, field) != value]
     for field in changed:
         setattr(resident, field, changes[field])

@@ -23,6 +23,7 @@ from tongxin.registry.models import Household, Resident
 router = Router(tags=["registry"])
 
 MAX_PAGE = 100
+MAX_OFFSET = 10_000_000  # beyond any registry; a larger offset overflows the database's integer
 
 
 # -- output schemas ---------------------------------------------------------------------------
@@ -317,7 +318,9 @@ def _page(rows: list, offset: int, limit: int) -> tuple[list, int | None]:
 
 
 @router.get("/compounds", response=CompoundPage, summary="Visible compounds with their counts")
-def compound_list(request, offset: int = Query(0, ge=0), limit: int = Query(MAX_PAGE, ge=1, le=MAX_PAGE)):
+def compound_list(
+    request, offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(MAX_PAGE, ge=1, le=MAX_PAGE)
+):
     rows = list(selectors.compounds_overview(request.user)[offset : offset + limit + 1])
     items, next_offset = _page(rows, offset, limit)
     return {"items": [_compound_out(c) for c in items], "next_offset": next_offset}
@@ -389,7 +392,7 @@ def resident_search(
     request,
     q: str = "",
     compound: int | None = None,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ):
     scope = selectors.compound_get(request.user, compound) if compound is not None else None

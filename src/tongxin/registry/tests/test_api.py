@@ -492,6 +492,12 @@ def test_patch_changes_plain_fields_tags_and_phone(world):
         ({"tags": ["elderly", "rich"]}, {"tags": ["未知的标签：elderly、rich"]}),
         ({"relation": "cousin"}, {"relation": ["值 'cousin' 不是有效选项。"]}),
         ({"name": ""}, {"name": ["此字段不能为空。"]}),
+        ({"arrived_from": None}, {"arrived_from": ["不能为空值（null）；清空请发送空字符串"]}),
+        (
+            {"note": None, "mobility": None},
+            {f: ["不能为空值（null）；清空请发送空字符串"] for f in ("note", "mobility")},
+        ),
+        ({"arrived_on": "2999-01-01"}, {"arrived_on": ["抵达日期不能晚于今天"]}),
     ],
 )
 def test_patch_reports_invalid_values_per_field(world, payload, errors):
@@ -509,6 +515,17 @@ def test_patch_is_refused_to_volunteers_and_residents(world, role):
     )
     assert (response.status_code, response.json()) == (403, {"detail": "无权修改该小区的登记信息"})
     assert Resident.objects.get(pk=world.elder.pk).note == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/compounds?offset={huge}", "/api/v1/residents?q=王&offset={huge}"],
+)
+def test_an_offset_beyond_any_page_is_422_not_a_server_error(world, url):
+    client = api_client(world.users[Role.PLATFORM_ADMIN])
+    response = client.get(url.format(huge="9" * 30))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "offset"]
 
 
 # -- masking across every endpoint ------------------------------------------------------------
