@@ -30,8 +30,13 @@ def home(request):
 
 
 def _shows_numbers(user) -> bool:
-    """Masked ID numbers and phones, registered address and notes: not for volunteers."""
+    """Masked ID numbers and phones and the registered address: not for volunteers."""
     return user.may_see_full_data or user.role == Role.RESIDENT
+
+
+def _shows_notes(user) -> bool:
+    """Notes are written by staff for staff: not for volunteers, nor for the residents they are about."""
+    return user.may_see_full_data
 
 
 @login_required
@@ -77,6 +82,7 @@ def household(request, household_id: int):
         "household": household,
         "residents": selectors.residents_of_household(request.user, household),
         "shows_numbers": _shows_numbers(request.user),
+        "shows_notes": _shows_notes(request.user),
     }
     return render(request, "registry/household.html", context)
 
@@ -87,6 +93,7 @@ def _resident_context(request, resident, **forms) -> dict:
     return {
         "resident": resident,
         "shows_numbers": _shows_numbers(user),
+        "shows_notes": _shows_notes(user),
         "may_reveal": user.may_see_full_data or own_household,
         "may_verify": user.role != Role.RESIDENT,
         "reveal_form": forms.get("reveal_form") or RevealForm(),

@@ -153,6 +153,21 @@ def test_volunteer_sees_no_numbers_address_or_notes(as_role, world):
     assert "户籍某地址" in manager_html and "备注内容" in manager_html
 
 
+def test_resident_sees_their_household_without_staff_notes(as_role, world):
+    """Notes are for staff (the API leaves them out of a resident's view too)."""
+    actions.resident_update(actor=None, resident=world.elder, note="精神状况需关注")
+    world.home_a1.note = "户内备注"
+    world.home_a1.save()
+    client = as_role(Role.RESIDENT)
+    for name in ("household", "resident"):
+        html = client.get(pages(world)[name]).content.decode()
+        assert "王秀兰" in html and world.elder.document_masked in html, name
+        assert "精神状况需关注" not in html and "户内备注" not in html, name
+    manager = as_role(Role.COMPOUND_MANAGER)
+    assert "户内备注" in manager.get(pages(world)["household"]).content.decode()
+    assert "精神状况需关注" in manager.get(pages(world)["resident"]).content.decode()
+
+
 def reveal_url(resident) -> str:
     return reverse("registry:resident_reveal", args=[resident.pk])
 
