@@ -42,7 +42,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DE
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tongxin.core.admin_site.TongxinAdminConfig",  # django.contrib.admin, platform admins only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
