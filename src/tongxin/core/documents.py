@@ -128,5 +128,7 @@ def parse_mobile(raw: object) -> str:
 
 def make_mainland_id(region: str, birth: datetime.date, sequence: int) -> str:
     """Build a valid number (demo and synthetic data): sequence 0-999, odd for men."""
+    if not 0 <= sequence <= 999:
+        raise ValueError(f"sequence must be 0-999, not {sequence}")
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + id_check_char(first17)

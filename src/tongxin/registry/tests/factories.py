@@ -18,7 +18,7 @@ def id_number(
 ) -> str:
     """A fresh valid mainland ID number; each call gives another sequence."""
     n = next(_sequence) % 500
-    return make_mainland_id(region, birth, n * 2 + 1 if male else n * 2 + 2)
+    return make_mainland_id(region, birth, n * 2 + 1 if male else n * 2)
 
 
 def phone_number() -> str:

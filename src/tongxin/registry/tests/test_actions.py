@@ -350,3 +350,16 @@ def test_a_resident_may_reveal_their_own_household_only(world):
             actor=resident_user, resident=world.neighbour, field="document", reason="办理业务"
         )
     assert AuditLog.objects.filter(action="reveal").count() == 1
+
+
+def test_factory_id_numbers_stay_valid_through_a_whole_cycle():
+    """The factories' sequence once reached 1000 for women (four digits): an invalid number, a flaky world."""
+    from tongxin.core.documents import parse_mainland_id
+
+    numbers = [id_number(datetime.date(1948, 3, 15), male=male) for male in (False, True) for _ in range(501)]
+    assert [n for n in numbers if len(n) != 18 or parse_mainland_id(n).number != n] == []
+
+
+def test_make_mainland_id_refuses_a_sequence_of_four_digits():
+    with pytest.raises(ValueError, match="0-999"):
+        make_mainland_id("150105", datetime.date(1980, 1, 1), 1000)
