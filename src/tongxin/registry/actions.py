@@ -346,6 +346,10 @@ def residents_import(
 
     _require_manager(actor, compound.pk)
     with transaction.atomic():
+        if not dry_run:
+            # One writing import per compound at a time: a second confirm of the same file waits,
+            # then finds the rows already there (PostgreSQL; SQLite's immediate transactions do the same).
+            list(Compound.objects.select_for_update().filter(pk=compound.pk).values_list("pk"))
         report = run_import(
             actor=actor,
             compound=compound,

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -805,10 +805,21 @@ def run_import(
     report.unchanged = len(plans) - len(created) - len(updated)
     if dry_run:
         return report
-    with transaction.atomic():
-        households = _households(compound, [plan for plan in created + updated])
-        _create(created, households, protector)
-        _update(updated, households, protector)
+    try:
+        with transaction.atomic():
+            households = _households(compound, [plan for plan in created + updated])
+            _create(created, households, protector)
+            _update(updated, households, protector)
+    except IntegrityError:
+        # Another writer registered one of these numbers (or rooms) after the rows were checked.
+        report.invalid = [
+            RowError(
+                0, "", _("导入时其他操作同时写入了相同的居民或房号，本次没有写入任何数据；请重新预览后再确认")
+            ).as_dict()
+        ]
+        report.file_error = True
+        report.created = report.updated = report.unchanged = 0
+        return report
     report.applied = True
     return report
 

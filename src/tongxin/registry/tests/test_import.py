@@ -731,3 +731,41 @@ def test_command_unknown_compound(world, tmp_path):
 
     with pytest.raises(CommandError, match="no compound with code 'Z'"):
         call_command("import_residents", str(path), "--compound", "Z")
+
+
+def test_a_resident_registered_meanwhile_by_another_import_is_reported_not_a_server_error(world, monkeypatch):
+    """Two confirms of one file at once (a double click, two operators): the second plan is stale.
+
+    Simulated by registering the row's number after the plan was made; the write then meets the
+    unique constraint. The import reports it, writes nothing, and can simply be run again.
+    """
+    from tongxin.registry import importing
+    from tongxin.registry.tests.factories import make_resident
+
+    plan_import = importing.plan_import
+
+    def plan_then_someone_else_writes(**kwargs):
+        plans = plan_import(**kwargs)
+        make_resident(world.home_a1, name="张伟", document_number=ZHANG)
+        return plans
+
+    monkeypatch.setattr(importing, "plan_import", plan_then_someone_else_writes)
+    before = Resident.objects.count()
+    report = run(world, csv_bytes(good_rows()))
+    assert not report.applied and report.file_error
+    assert only_error(report) == {
+        "row": 0,
+        "column": "",
+        "reason": "导入时其他操作同时写入了相同的居民或房号，本次没有写入任何数据；请重新预览后再确认",
+    }
+    assert Resident.objects.count() == before + 1  # only the one registered meanwhile
+    assert AuditLog.objects.filter(action="import").count() == 0
+    monkeypatch.setattr(importing, "plan_import", plan_import)
+    assert run(world, csv_bytes(good_rows())).to_dict() == {
+        "rows": 2,
+        "valid": 2,
+        "invalid": [],
+        "created": 1,
+        "updated": 1,
+        "unchanged": 0,
+    }
