@@ -355,6 +355,10 @@ def test_query_counts_do_not_grow_with_the_data(as_role, world, households, djan
             assert client.get(url).status_code == 200
     with django_assert_max_num_queries(6):
         assert client.get(pages(world)["unit"], HTTP_HX_REQUEST="true").status_code == 200
+    # pages()'s search finds the same two people however large the world: search for the grown ones.
+    with django_assert_max_num_queries(limits["search"]):
+        html = client.get(reverse("registry:search") + "?q=居民").content.decode()
+    assert html.count("居民0-0") == 1 and html.count(f"居民{households - 1}-2") == 1
 
 
 def test_care_list_is_paginated(as_role, world, settings):
