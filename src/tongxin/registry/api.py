@@ -387,7 +387,29 @@ def household_detail(request, household_id: int):
 # -- residents --------------------------------------------------------------------------------
 
 
-@router.get("/residents", response=ResidentPage, summary="Search by name, room, phone or ID number (exact)")
+class ErrorOut(Schema):
+    detail: str
+
+
+class SearchIn(Schema):
+    q: str = Field(..., max_length=60, description="name, room, or a full phone or ID number")
+    compound: int | None = None
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+
+
+def _search(request, q: str, compound: int | None, offset: int, limit: int) -> dict:
+    scope = selectors.compound_get(request.user, compound) if compound is not None else None
+    found = selectors.resident_search(request.user, q, compound=scope, limit=offset + limit + 1)
+    items, next_offset = _page(list(found[offset:]), offset, limit)
+    return {"items": [resident_out(request.user, r) for r in items], "next_offset": next_offset}
+
+
+@router.get(
+    "/residents",
+    response={200: ResidentPage, 400: ErrorOut},
+    summary="Search by name or room (full phones and ID numbers: POST /residents/search)",
+)
 def resident_search(
     request,
     q: str = "",
@@ -395,10 +417,17 @@ def resident_search(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ):
-    scope = selectors.compound_get(request.user, compound) if compound is not None else None
-    found = selectors.resident_search(request.user, q, compound=scope, limit=offset + limit + 1)
-    items, next_offset = _page(list(found[offset:]), offset, limit)
-    return {"items": [resident_out(request.user, r) for r in items], "next_offset": next_offset}
+    if selectors.search_is_exact_number(q):
+        return 400, {"detail": _("手机号和证件号码请用 POST /api/v1/residents/search 查找，不要放在网址里")}
+    return _search(request, q, compound, offset, limit)
+
+
+@router.post(
+    "/residents/search", response=ResidentPage, summary="Search by name, room, phone or ID number (exact)"
+)
+def resident_search_by_number(request, payload: SearchIn):
+    """The same search with the query in the body, so that a full number never lands in a URL."""
+    return _search(request, payload.q, payload.compound, payload.offset, payload.limit)
 
 
 @router.get("/residents/{int:resident_id}", response=ResidentOut)

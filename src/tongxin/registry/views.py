@@ -166,13 +166,18 @@ def search(request):
     """Name or room as typed; phones and ID numbers exact, and never echoed back into the page."""
     if request.user.role == Role.RESIDENT:
         raise PermissionDenied(_("居民账号不能查找其他居民"))
-    query = request.GET.get("q", "").strip()[:60]
+    # The form posts, so that a full phone or ID number never lands in a URL (access logs, history);
+    # a number arriving in a URL anyway is not looked up.
+    query = (request.POST if request.method == "POST" else request.GET).get("q", "").strip()[:60]
     exact = selectors.search_is_exact_number(query)
+    number_in_url = bool(exact) and request.method != "POST"
+    searched = bool(query) and not number_in_url
     context = {
         "query": "" if exact else query,
         "exact": exact,
-        "searched": bool(query),
-        "results": list(selectors.resident_search(request.user, query)) if query else [],
+        "number_in_url": number_in_url,
+        "searched": searched,
+        "results": list(selectors.resident_search(request.user, query)) if searched else [],
         "shows_numbers": _shows_numbers(request.user),
     }
     return render(request, "registry/search.html", context)

@@ -313,9 +313,28 @@ def test_a_volunteer_gets_names_rooms_tags_and_presence_only(world):
 
 def test_search_by_full_id_number_finds_exactly_that_resident_and_never_echoes_it(world):
     number = elder_number(world)
-    body = api_client(world.users[Role.COMPOUND_MANAGER]).get(f"/api/v1/residents?q={number}").json()
+    client = api_client(world.users[Role.COMPOUND_MANAGER])
+    response = client.post("/api/v1/residents/search", {"q": number}, content_type="application/json")
+    body = response.json()
     assert [r["id"] for r in body["items"]] == [world.elder.pk]
     assert number not in str(body)
+
+
+@pytest.mark.parametrize("query", ["elder_id", "13812345678"])
+def test_full_numbers_are_refused_in_urls(world, query):
+    number = elder_number(world) if query == "elder_id" else query
+    response = api_client(world.users[Role.COMPOUND_MANAGER]).get(f"/api/v1/residents?q={number}")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "手机号和证件号码请用 POST /api/v1/residents/search 查找，不要放在网址里"
+    }
+
+
+def test_search_by_post_needs_the_csrf_token(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users[Role.COMPOUND_MANAGER])
+    response = client.post("/api/v1/residents/search", {"q": "王"}, content_type="application/json")
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize("part", ["first17", "first14", "last6"])
@@ -330,8 +349,9 @@ def test_search_by_phone_room_and_name_within_scope(world):
     client = api_client(world.users[Role.GRID_WORKER])
 
     def names(query, **params):
-        extra = "".join(f"&{k}={v}" for k, v in params.items())
-        return [r["name"] for r in client.get(f"/api/v1/residents?q={query}{extra}").json()["items"]]
+        body = {"q": query, **params}
+        response = client.post("/api/v1/residents/search", body, content_type="application/json")
+        return [r["name"] for r in response.json()["items"]]
 
     assert names("+8613812345678") == ["王秀兰"]
     assert names("13900001111") == []  # the neighbour lives in building 2
@@ -536,7 +556,7 @@ def test_no_full_number_in_any_response(world, role):
     client = api_client(world.users[role])
     full = [crypto.decrypt(r.document_cipher) for r in Resident.objects.all()]
     full += [crypto.decrypt(r.phone_cipher) for r in Resident.objects.exclude(phone_cipher="")]
-    urls = ["/api/v1/compounds", "/api/v1/residents?q=王", f"/api/v1/residents?q={full[0]}"]
+    urls = ["/api/v1/compounds", "/api/v1/residents?q=王"]
     for w in [world]:
         for compound, unit, household, resident in [
             (w.compound_a, w.a1u1, w.home_a1, w.elder),
@@ -545,6 +565,12 @@ def test_no_full_number_in_any_response(world, role):
         ]:
             urls += read_urls(w, compound=compound, unit=unit, household=household, resident=resident)
     bodies = [client.get(url).content.decode() for url in urls]
+    urls.append("POST /api/v1/residents/search")
+    bodies.append(
+        client.post(
+            "/api/v1/residents/search", {"q": full[0]}, content_type="application/json"
+        ).content.decode()
+    )
     leaked = [
         (url, number) for url, body in zip(urls, bodies, strict=True) for number in full if number in body
     ]
@@ -580,6 +606,7 @@ def test_openapi_schema_lists_every_endpoint(client):
         "/api/v1/residents/{resident_id}": ["get", "patch"],
         "/api/v1/residents/{resident_id}/reveal": ["post"],
         "/api/v1/residents/{resident_id}/presence": ["post"],
+        "/api/v1/residents/search": ["post"],
     }
     assert "document_masked" in schema["components"]["schemas"]["ResidentFull"]["properties"]
     assert "document_masked" not in schema["components"]["schemas"]["ResidentForVolunteer"]["properties"]

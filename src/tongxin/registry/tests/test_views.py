@@ -273,7 +273,17 @@ def test_resident_may_not_record_presence(as_role, world):
 
 
 def search(client, query):
-    return client.get(reverse("registry:search"), {"q": query})
+    return client.post(reverse("registry:search"), {"q": query})
+
+
+def test_search_form_posts_so_numbers_stay_out_of_urls(as_role, world):
+    client = as_role(Role.COMPOUND_MANAGER)
+    html = client.get(reverse("registry:search")).content.decode()
+    assert re.search(r'<form method="post" action="/search/"', html)
+    in_url = client.get(reverse("registry:search"), {"q": "13812345678"}).content.decode()
+    assert "手机号和证件号码请在查找框中输入" in in_url
+    assert "王秀兰" not in in_url
+    assert "王秀兰" in client.get(reverse("registry:search"), {"q": "秀兰"}).content.decode()
 
 
 def test_search_by_name_room_phone_and_id(as_role, world):
