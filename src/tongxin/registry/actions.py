@@ -18,6 +18,7 @@ from tongxin.core.documents import (
     parse_other_document,
 )
 from tongxin.core.masking import mask_id_number, mask_phone
+from tongxin.core.scoping import scope_q
 from tongxin.registry.models import Area, Building, Compound, Household, Resident, Unit
 
 
@@ -73,8 +74,6 @@ def _require_manager(
 
     The compound alone is not enough: a grid worker manages only the buildings assigned to them.
     """
-    from tongxin.core.scoping import scope_q
-
     if actor is None:  # management commands and the demo loader act as the system
         return
     if (
@@ -189,6 +188,9 @@ def resident_register(
         .first()
     )
     if other is not None:
+        visible = actor is None or Resident.objects.filter(scope_q(actor, "resident"), pk=other.pk).exists()
+        if not visible:  # where someone lives outside the actor's area is not theirs to learn
+            raise ValidationError({"document_number": _("该证件号码已在其他小区登记")})
         raise ValidationError(
             {
                 "document_number": _("该证件号码已登记：%(where)s")
@@ -289,8 +291,6 @@ def resident_set_presence(
     """Record that someone verified whether the resident lives here (door visit, call, distribution)."""
     if presence not in Resident.Presence.values:
         raise ValidationError(_("未知的居住状态：%(p)s") % {"p": presence})
-    from tongxin.core.scoping import scope_q
-
     if actor is not None and (
         actor.role == "resident"
         or not Resident.objects.filter(scope_q(actor, "resident"), pk=resident.pk).exists()
@@ -313,8 +313,6 @@ REVEALABLE = {"document": "document_cipher", "phone": "phone_cipher"}
 @transaction.atomic
 def resident_reveal(*, actor, resident: Resident, field: str, reason: str, ip: str | None = None) -> str:
     """Decrypt one protected field for a role that may see it; every reveal is audited with its reason."""
-    from tongxin.core.scoping import scope_q
-
     own_household = actor.role == "resident" and actor.household_id == resident.household_id
     if not (actor.may_see_full_data or own_household):
         raise PermissionDenied(_("当前角色不能查看完整证件号码和手机号"))
@@ -381,7 +379,6 @@ def residents_import(
 @transaction.atomic
 def residents_export(*, actor, compound: Compound, reveal_reason: str = "", ip: str | None = None) -> bytes:
     """The compound's residents (those the actor may see) as .xlsx; masked unless revealed with a reason."""
-    from tongxin.core.scoping import scope_q
     from tongxin.registry.exporting import write_residents
 
     reveal_reason = (reveal_reason or "").strip()

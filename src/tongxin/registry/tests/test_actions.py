@@ -107,6 +107,14 @@ def test_register_refuses_a_duplicate_document_and_says_where_the_other_is(world
     assert Resident.objects.count() == 4
 
 
+def test_register_does_not_tell_where_a_duplicate_lives_outside_the_actors_area(world):
+    number = crypto.decrypt(world.stranger.document_cipher)
+    with pytest.raises(ValidationError) as excinfo:
+        register(world, document_number=number, actor=world.users[Role.COMPOUND_MANAGER])
+    assert errors(excinfo) == {"document_number": ["该证件号码已在其他小区登记"]}
+    assert Resident.objects.count() == 4
+
+
 @pytest.mark.parametrize(
     ("typed", "stored", "masked"),
     [
