@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "tongxin.core",
     "tongxin.accounts",
     "tongxin.registry",
+    "tongxin.outbreak",
 ]
 
 MIDDLEWARE = [
@@ -197,3 +198,7 @@ TONGXIN_IMPORT_UPLOAD_HOURS = int(os.environ.get("TONGXIN_IMPORT_UPLOAD_HOURS", 
 TONGXIN_IMPORT_MAX_BYTES = int(os.environ.get("TONGXIN_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 TONGXIN_PAGE_SIZE = int(os.environ.get("TONGXIN_PAGE_SIZE", "50"))
 NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+
+# Outbreak rules: one of tongxin.outbreak.rules.BUILT_IN, tuned by a JSON object merged over it.
+TONGXIN_RULE_SET = os.environ.get("TONGXIN_RULE_SET", "2022-11")
+TONGXIN_RULES = os.environ.get("TONGXIN_RULES", "{}")
