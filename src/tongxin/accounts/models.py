@@ -18,6 +18,9 @@ class Role(models.TextChoices):
 ROLES_WITH_FULL_DATA = frozenset(
     {Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER}
 )
+# Roles that see health data (cases, contacts, isolations, the reasons of a status); every view of a
+# case or contact record is audited. Volunteers see a status colour only; residents their own.
+HEALTH_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER})
 # Roles that manage the registry: import, edit, export.
 ROLES_THAT_MANAGE = frozenset({Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER})
 
@@ -68,6 +71,10 @@ class User(AbstractUser):
     @property
     def may_see_full_data(self) -> bool:
         return self.is_active and self.role in ROLES_WITH_FULL_DATA
+
+    @property
+    def sees_health_data(self) -> bool:
+        return self.is_active and self.role in HEALTH_ROLES
 
     @property
     def manages_registry(self) -> bool:

@@ -12,10 +12,12 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from tongxin.outbreak.api import router as outbreak_router
 from tongxin.registry.api import router as registry_router
 
 api = NinjaAPI(title="Tongxin API", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("/", registry_router)
+api.add_router("/outbreak/", outbreak_router)
 
 
 @api.exception_handler(Http404)

@@ -15,5 +15,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("outbreak/", include("tongxin.outbreak.urls")),
     path("", include("tongxin.registry.urls")),
 ]

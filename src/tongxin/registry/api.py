@@ -77,6 +77,10 @@ class LegendOut(Schema):
     label: str
 
 
+class ErrorOut(Schema):
+    detail: str
+
+
 class CompoundMapOut(Schema):
     compound_id: int
     measure: str
@@ -334,11 +338,10 @@ def compound_detail(request, compound_id: int):
     return _compound_out(compound)
 
 
-Measure = Literal["verified", "elderly", "vulnerable", "residents"]
-
-
-@router.get("/compounds/{int:compound_id}/map", response=CompoundMapOut)
-def compound_map(request, compound_id: int, measure: Measure = "verified"):
+@router.get("/compounds/{int:compound_id}/map", response={200: CompoundMapOut, 422: ErrorOut})
+def compound_map(request, compound_id: int, measure: str = "verified"):
+    if measure not in selectors.map_measures_for(request.user):
+        return 422, {"detail": _("未知的着色指标：%(m)s") % {"m": measure}}
     compound = selectors.compound_get(request.user, compound_id)
     data = selectors.compound_map(request.user, compound, measure)
     return {
@@ -385,10 +388,6 @@ def household_detail(request, household_id: int):
 
 
 # -- residents --------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class SearchIn(Schema):

@@ -168,6 +168,10 @@ class MapMeasure:
         # "concern": darker is more to worry about (red); "progress": darker is more done (green).
         self.label, self.key, self.share, self.palette = label, key, share, palette
 
+    def visible_to(self, user) -> bool:
+        """Whether the user may choose this measure (health measures are for health roles only)."""
+        return True
+
     def unit_rows(self, user, compound: Compound, unit_ids: list[int]) -> dict[int, dict]:
         return {}
 
@@ -210,15 +214,26 @@ MAP_MEASURES = {
 }
 
 
+def register_map_measure(key: str, measure: MapMeasure) -> None:
+    """Let another module colour the map (the outbreak module's risk level and cases) without the
+    registry knowing it: called from that app's AppConfig.ready()."""
+    MAP_MEASURES[key] = measure
+
+
+def map_measures_for(user) -> dict[str, MapMeasure]:
+    return {key: m for key, m in MAP_MEASURES.items() if m.visible_to(user)}
+
+
 def compound_map(user, compound: Compound, measure: str = "verified") -> dict:
     """The compound as buildings of unit cells, each with its counts and the chosen measure's value.
 
     Three queries (units, residents grouped by unit, households grouped by unit), plus one for a
     measure with its own `unit_rows`, whatever the compound's size.
     """
-    if measure not in MAP_MEASURES:
+    measures = map_measures_for(user)
+    if measure not in measures:
         measure = "verified"
-    chosen = MAP_MEASURES[measure]
+    chosen = measures[measure]
     born_before = elderly_born_on_or_before()
     units = list(
         units_visible(user, compound).order_by("building__sort_key", "building__number", "sort_key", "number")
@@ -261,7 +276,7 @@ def compound_map(user, compound: Compound, measure: str = "verified") -> dict:
         "measure": measure,
         "measure_label": chosen.label,
         "palette": chosen.palette,
-        "measures": {key: m.label for key, m in MAP_MEASURES.items()},
+        "measures": {key: m.label for key, m in measures.items()},
         "buildings": list(buildings.values()),
         "bands": BANDS,
         "legend": chosen.legend(peak),

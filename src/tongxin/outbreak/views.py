@@ -1,0 +1,1 @@
+"""Outbreak pages: parse the request, call one selector or action, render."""
