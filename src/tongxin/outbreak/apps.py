@@ -5,3 +5,9 @@ class OutbreakConfig(AppConfig):
     name = "tongxin.outbreak"
     label = "outbreak"
     verbose_name = "疫情防控"
+
+    def ready(self):
+        from tongxin.outbreak.views import resident_status_panel
+        from tongxin.registry.selectors import register_resident_panel
+
+        register_resident_panel(resident_status_panel)

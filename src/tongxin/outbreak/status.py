@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -187,13 +187,20 @@ def _recompute_chunk(ids: list[int], now: dt.datetime) -> dict[int, ResidentStat
 
     plan = rules.close_contact
     contact_days = dt.timedelta(days=plan.central_days + plan.home_days)
-    for resident_id, kind, identified_on in (
+    for resident_id, kind, identified_on, first_isolated_on in (
         Contact.objects.filter(resident_id__in=ids, became_case__isnull=True)
-        .filter(~Exists(Isolation.objects.filter(contact=OuterRef("pk"))))
-        .values_list("resident_id", "kind", "identified_on")
+        .annotate(first_isolated_on=Min("isolations__starts_on"))
+        .values_list("resident_id", "kind", "identified_on", "first_isolated_on")
     ):
-        until = _day_start(identified_on) + contact_days + dt.timedelta(days=1)
-        holds[resident_id].append(_hold(RED, "contact", _day_start(identified_on), until, who=kind))
+        since = _day_start(identified_on)
+        # Red from the day they were found until their isolation starts (it holds from then on).
+        until = (
+            _day_start(first_isolated_on)
+            if first_isolated_on
+            else since + contact_days + dt.timedelta(days=1)
+        )
+        if until > since:
+            holds[resident_id].append(_hold(RED, "contact", since, until, who=kind))
 
     for resident_id, *iso in Isolation.objects.filter(resident_id__in=ids).values_list(
         "resident_id", "kind", "rule", "starts_on", "planned_end_on", "released_on"

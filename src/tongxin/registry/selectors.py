@@ -220,6 +220,21 @@ def register_map_measure(key: str, measure: MapMeasure) -> None:
     MAP_MEASURES[key] = measure
 
 
+RESIDENT_PANELS: list = []
+
+
+def register_resident_panel(panel) -> None:
+    """Let another module add a section to the resident page (the outbreak module's status) without
+    the registry importing it: called from that app's AppConfig.ready(). `panel(user, resident)`
+    returns None (nothing to show) or a dict with the `template` to include and its context."""
+    if panel not in RESIDENT_PANELS:
+        RESIDENT_PANELS.append(panel)
+
+
+def resident_panels(user, resident: Resident) -> list[dict]:
+    return [shown for panel in RESIDENT_PANELS if (shown := panel(user, resident)) is not None]
+
+
 def map_measures_for(user) -> dict[str, MapMeasure]:
     return {key: m for key, m in MAP_MEASURES.items() if m.visible_to(user)}
 

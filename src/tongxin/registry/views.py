@@ -99,6 +99,7 @@ def _resident_context(request, resident, **forms) -> dict:
         "reveal_form": forms.get("reveal_form") or RevealForm(),
         "presence_form": forms.get("presence_form") or PresenceForm(initial={"presence": resident.presence}),
         "revealed": forms.get("revealed"),
+        "panels": selectors.resident_panels(user, resident),
     }
 
 
