@@ -130,3 +130,15 @@ def flag_clear(*, actor, flag: StatusFlag, reason: str) -> StatusFlag:
     audit(actor=actor, action="update", obj=flag, fields="cleared_at", reason=reason)
     status_recompute([flag.resident_id])
     return flag
+
+
+# -- risk areas and compound status (written in risk_actions.py) ---------------------------------
+from tongxin.outbreak.risk_actions import (  # noqa: E402, F401
+    StaleVersion,
+    area_lift,
+    area_lower,
+    area_raise,
+    area_record_screening,
+    area_restart_for_case,
+    compound_status_set,
+)

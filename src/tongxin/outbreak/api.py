@@ -36,3 +36,9 @@ def resident_status(request, resident_id: int):
     view = selectors.resident_status_get(request.user, resident_id)
     data = view.as_dict()
     return StatusOut(**data) if view.shows_reasons else StatusColourOut(**data)
+
+
+# Risk areas and compound status (risk_api.py)
+from tongxin.outbreak.risk_api import router as risk_router  # noqa: E402
+
+router.add_router("", risk_router)

@@ -11,3 +11,8 @@ class OutbreakConfig(AppConfig):
         from tongxin.registry.selectors import register_resident_panel
 
         register_resident_panel(resident_status_panel)
+
+        from tongxin.outbreak.risk_map import RiskMeasure
+        from tongxin.registry.selectors import register_map_measure
+
+        register_map_measure("risk", RiskMeasure())

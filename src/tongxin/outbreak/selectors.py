@@ -40,3 +40,17 @@ def resident_status_of(
         status=status_read(resident.pk, at=at),
         shows_reasons=bool(user.sees_health_data or own_household),
     )
+
+
+# -- risk areas and compound status (read in risk_selectors.py) ----------------------------------
+from tongxin.outbreak.risk_selectors import (  # noqa: E402, F401
+    area_get,
+    area_timeline,
+    areas_visible,
+    areas_with_outlook,
+    compound_status_current,
+    compound_status_history,
+    lowering_proposals,
+    lowering_state,
+    unit_risk,
+)
