@@ -1,4 +1,5 @@
-"""The transmission graph in a real browser: ECharts draws a canvas, with no console errors (CSP)."""
+"""The transmission graph and the follow-up list in a real browser: ECharts draws a canvas, the
+quick check-in swaps its row, and nothing breaks the CSP (no console errors)."""
 
 import os
 from pathlib import Path
@@ -38,6 +39,13 @@ def test_the_transmission_graph_renders_a_canvas(live_server, world, tmp_path):
     actions.contact_became_case(
         actor=None, contact=contacts[1], confirmed_on=days_ago(1), source="single_test"
     )
+    isolation = actions.isolation_create(
+        actor=None,
+        compound=world.compound_a,
+        rule="high_risk_leaver",
+        starts_on=days_ago(0),
+        resident=world.child,
+    )
     manager = world.users[Role.COMPOUND_MANAGER]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -54,13 +62,28 @@ def test_the_transmission_graph_renders_a_canvas(live_server, world, tmp_path):
         page.wait_for_load_state()
         page.goto(f"{live_server.url}/outbreak/compounds/{world.compound_a.pk}/graph/")
         page.wait_for_selector("#graph canvas")
-        page.wait_for_function("document.getElementById('graph').dataset.drawn === '7'")
+        page.wait_for_selector("#graph[data-drawn='7']")
         size = page.evaluate(
             "(() => { const c = document.querySelector('#graph canvas'); return [c.width, c.height]; })()"
         )
         assert size[0] > 200 and size[1] > 200
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        page.screenshot(path=str(Path(os.environ.get("TONGXIN_SCREENSHOTS", tmp_path)) / "graph-phone.png"))
+        shots = Path(os.environ.get("TONGXIN_SCREENSHOTS", tmp_path))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "graph-phone.png"))
+
+        # The follow-up list's quick check-in is an HTMX swap of the row, under the same CSP.
+        page.goto(f"{live_server.url}/outbreak/compounds/{world.compound_a.pk}/follow-up/")
+        row = page.locator(f"#followup-{isolation.pk}")
+        assert "待打卡" in row.inner_text()
+        row.locator("input[name=temperature]").fill("36.6")
+        row.locator("button", has_text="打卡").click()
+        page.wait_for_selector(f"#followup-{isolation.pk} .tag.done")
+        assert "今日已打卡" in page.locator(f"#followup-{isolation.pk}").inner_text()
+        page.locator(f"#followup-{isolation.pk} button", has_text="已采样").click()
+        page.wait_for_selector(f"#followup-{isolation.pk} .tag.done:has-text('今日已采样')")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(shots / "followup-phone.png"), full_page=True)
         context.close()
         browser.close()
     assert errors == []
