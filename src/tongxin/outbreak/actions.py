@@ -867,3 +867,59 @@ from tongxin.outbreak.risk_actions import (  # noqa: E402, F401
     area_restart_for_case,
     compound_status_set,
 )
+
+
+@transaction.atomic
+def test_facts_record_many(
+    *,
+    actor,
+    residents,
+    sampled_at: datetime.datetime,
+    method: str,
+    result: str = TestFact.Result.PENDING,
+    result_at: datetime.datetime | None = None,
+    source: str = "",
+) -> int:
+    """One round's samples for many residents at once: one bulk insert, one audit row, one status
+    recompute, whatever the number of residents."""
+    residents = list(residents)
+    if method not in TestFact.Method.values:
+        raise ValidationError(_("未知的检测方式：%(m)s") % {"m": method})
+    _check_moment(sampled_at, label=_("采样时间"))
+    _check_result(sampled_at, result, result_at)
+    if actor is not None:
+        if not getattr(actor, "sees_health_data", False):
+            raise PermissionDenied(_("当前角色不能记录健康信息"))
+        ids = {r.pk for r in residents}
+        if Resident.objects.filter(scope_q(actor, "resident"), pk__in=ids).count() != len(ids):
+            raise PermissionDenied(_("无权操作该居民"))
+    early = [r.name for r in residents if sampled_at < r.created_at]
+    if early:
+        raise ValidationError(
+            _("采样时间不能早于该居民登记的时间：%(names)s") % {"names": "、".join(early[:5])}
+        )
+    TestFact.objects.bulk_create(
+        [
+            TestFact(
+                resident=r,
+                compound_id=r.compound_id,
+                sampled_at=sampled_at,
+                method=method,
+                result=result,
+                result_at=result_at,
+                source=(source or "")[:40],
+                recorded_by=actor,
+            )
+            for r in residents
+        ],
+        batch_size=1000,
+    )
+    audit(
+        actor=actor,
+        action="create",
+        object_type="outbreak.testfact",
+        label=f"{len(residents)} samples",
+        detail={"count": len(residents), "sampled_at": sampled_at.isoformat(), "result": result},
+    )
+    status_recompute([r.pk for r in residents])
+    return len(residents)

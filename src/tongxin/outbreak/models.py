@@ -239,6 +239,8 @@ class TestFact(models.Model):
     can record one by hand. Validity counts from the sampling time, not the result time.
     """
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     class Result(models.TextChoices):
         PENDING = "pending", _("待出结果")
         NEGATIVE = "negative", _("阴性")
