@@ -37,6 +37,7 @@ DXY_FIRST_POSITIVE = datetime.date(2022, 11, 10)
 DXY_LAST_POSITIVE = datetime.date(2022, 11, 20)
 DXY_POSITIVES = 22
 DXY_CONTACTS = 70
+CONTACTS_TURNING_POSITIVE = (9, 14, 19)  # which of 丁香苑's positives were close contacts already isolated
 # Everyone in the demo was registered before the story starts.
 REGISTERED_BEFORE = datetime.datetime(2022, 9, 1, 9, 0, tzinfo=datetime.UTC)
 SHELTER = "赛罕区方舱医院"
@@ -98,16 +99,34 @@ def _lower_due_areas(compound: Compound, day: datetime.date, story: Story) -> No
 
 
 def _positive(
-    compound: Compound, resident: Resident, on: datetime.date, rng: random.Random, story: Story
+    compound: Compound,
+    resident: Resident,
+    on: datetime.date,
+    rng: random.Random,
+    story: Story,
+    *,
+    contact: Contact | None = None,
+    raise_building: bool = True,
 ) -> Case:
-    case = actions.case_register(
-        actor=None,
-        compound=compound,
-        confirmed_on=on,
-        source=rng.choice([Case.Source.POOL_RETEST, Case.Source.POOL_RETEST, Case.Source.SINGLE_TEST]),
-        resident=resident,
-        sampled_at=at(on - datetime.timedelta(days=1), 7, rng.randrange(0, 59)),
-    )
+    """A new positive; a close contact testing positive in isolation is linked to their contact record."""
+    sampled_at = at(on - datetime.timedelta(days=1), 7, rng.randrange(0, 59))
+    if contact is not None:
+        case = actions.contact_became_case(
+            actor=None,
+            contact=contact,
+            confirmed_on=on,
+            source=Case.Source.SINGLE_TEST,
+            sampled_at=sampled_at,
+        )
+    else:
+        case = actions.case_register(
+            actor=None,
+            compound=compound,
+            confirmed_on=on,
+            source=rng.choice([Case.Source.POOL_RETEST, Case.Source.POOL_RETEST, Case.Source.SINGLE_TEST]),
+            resident=resident,
+            sampled_at=sampled_at,
+        )
     actions.case_transfer(
         actor=None,
         case=case,
@@ -117,7 +136,8 @@ def _positive(
         taken_at=at(on, 21, 30),
     )
     story.cases += 1
-    _raise_or_restart(compound, resident, on, story)
+    if raise_building:
+        _raise_or_restart(compound, resident, on, story)
     return Case.objects.get(pk=case.pk)
 
 
@@ -238,10 +258,21 @@ def dingxiangyuan_story(compound: Compound, today: datetime.date) -> Story:
         todays = []
         while index < len(schedule) and schedule[index] == day:
             building = hot[index % len(hot)] if index < len(hot) * 4 else rng.choice(hot)
-            pool = [r for r in building if r.pk not in used] or [r for r in residents if r.pk not in used]
-            person = rng.choice(pool)
+            exposed = None
+            if index in CONTACTS_TURNING_POSITIVE:  # a contact in isolation tests positive
+                exposed = (
+                    Contact.objects.filter(compound=compound, became_case=None, identified_on__lt=day)
+                    .select_related("resident__building")
+                    .order_by("identified_on", "id")
+                    .first()
+                )
+            if exposed is not None:
+                person = exposed.resident
+            else:
+                pool = [r for r in building if r.pk not in used] or [r for r in residents if r.pk not in used]
+                person = rng.choice(pool)
             used.add(person.pk)
-            case = _positive(compound, person, day, rng, story)
+            case = _positive(compound, person, day, rng, story, contact=exposed)
             contacts = _contacts_of(compound, case, residents, per_case[index], day, story)
             used.update(c.resident_id for c in contacts)
             todays.extend(contacts)
@@ -307,7 +338,39 @@ def today_scene(compounds: list[Compound], now: datetime.datetime) -> dict:
                 result_at=now - datetime.timedelta(hours=8),
                 source="demo: 10混1复核",
             )
-    return {"samples_today": sampled}
+    return {"samples_today": sampled, **current_positive(compounds, now)}
+
+
+def current_positive(compounds: list[Compound], now: datetime.datetime) -> dict:
+    """Yesterday a pool retest in 丁香苑 9号楼 came back positive: the unit is high risk since
+    yesterday and the case's household and neighbours went to central isolation last night."""
+    compound = next((c for c in compounds if c.code == "DXY"), None)
+    if compound is None:
+        return {}
+    rng = random.Random(20261128)
+    yesterday = timezone.localdate(now) - datetime.timedelta(days=1)
+    residents = list(
+        Resident.objects.filter(compound=compound, presence="living", building__number="9")
+        .select_related("building", "unit")
+        .order_by("unit__sort_key", "household__room", "id")
+    )
+    if not residents:
+        return {}
+    person = rng.choice(residents)
+    story = Story()
+    case = _positive(compound, person, yesterday, rng, story, raise_building=False)
+    actions.area_raise(
+        actor=None,
+        compound=compound,
+        scope=RiskArea.Scope.UNIT,
+        building=person.building,
+        unit=person.unit,
+        reason=f"{person.unit}出现阳性病例（混采复核阳性）",
+        on=yesterday,
+    )
+    contacts = _contacts_of(compound, case, residents, 4, yesterday, story)
+    _transfer(compound, contacts, yesterday, 200, story)
+    return {"current_case": case.pk, "current_contacts": len(contacts)}
 
 
 @transaction.atomic

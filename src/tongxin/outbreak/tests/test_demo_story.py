@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from tongxin.outbreak.models import (
     Case,
@@ -75,12 +76,15 @@ def meitian_story_end_to_end(demo):
 
 
 def dingxiangyuan_22_positives_lowered_to_low_risk():
-    cases = Case.objects.filter(compound__code="DXY")
+    cases = Case.objects.filter(compound__code="DXY", confirmed_on__year=2022)
     assert cases.count() == 22
+    turned = cases.exclude(from_contact=None)
+    assert turned.count() == 3  # close contacts who tested positive in isolation, drawn in the graph
+    assert all(c.from_contact.cases.exists() for c in turned)
     dates = sorted(cases.values_list("confirmed_on", flat=True))
     assert (dates[0], dates[-1]) == (D(2022, 11, 10), D(2022, 11, 20))
-    assert Contact.objects.filter(compound__code="DXY").count() == 70
-    areas = RiskArea.objects.filter(compound__code="DXY")
+    assert Contact.objects.filter(compound__code="DXY", identified_on__year=2022).count() == 70
+    areas = RiskArea.objects.filter(compound__code="DXY", raised_on__year=2022)
     assert areas.count() == 4 and not areas.filter(lifted_on=None).exists()
     assert max(areas.values_list("lifted_on", flat=True)) == D(2022, 11, 25)
     for area in areas:  # each lifted exactly 5 days after the last positive of its building
@@ -112,6 +116,21 @@ def today_scene_and_statuses(demo):
     assert status_read(leaver.resident_id).color == "red"
     review = TestFact.objects.get(result="pool_positive")
     assert status_read(review.resident_id).color == "yellow"
+    # Yesterday's positive: its unit high risk since yesterday, its contacts in central isolation.
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    case = Case.objects.get(pk=demo["outbreak"]["current_case"])
+    assert (case.confirmed_on, status_read(case.resident_id).color) == (yesterday, "red")
+    area = RiskArea.objects.get(lifted_on=None)
+    assert (area.scope, area.unit_id, area.level, area.clock_from) == (
+        "unit",
+        case.unit_id,
+        "high",
+        yesterday,
+    )
+    isolated = Isolation.objects.filter(contact__cases=case, kind="central")
+    assert isolated.count() == demo["outbreak"]["current_contacts"] == 4
+    assert {i.starts_on for i in isolated} == {yesterday}
+    assert all(status_read(i.resident_id).color == "red" for i in isolated)
     sampled = TestFact.objects.filter(source="demo: 今晨全员核酸").values_list("resident_id", flat=True)[:50]
     assert all(not status_read(pk).overdue for pk in sampled)
 
