@@ -2,8 +2,10 @@
 
 Actions and selectors raise Django's exceptions; here they become JSON: Http404 -> 404 (also for
 records outside the caller's scope), PermissionDenied -> 403, ValidationError -> 400 with the
-messages per field. The docs page (/api/v1/docs) loads Swagger UI from ninja's static files
-("ninja" is an installed app), so it works under the Content Security Policy without a CDN.
+messages per field, except a stale edit (`outbreak.errors.StaleEdit`: the record changed since it
+was read, nothing written) -> 409. The docs page (/api/v1/docs) loads Swagger UI from ninja's
+static files ("ninja" is an installed app), so it works under the Content Security Policy without
+a CDN.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from tongxin.outbreak.api import router as outbreak_router
+from tongxin.outbreak.errors import StaleEdit
 from tongxin.registry.api import router as registry_router
 
 api = NinjaAPI(title="Tongxin API", version="1", auth=django_auth, urls_namespace="api")
@@ -28,6 +31,11 @@ def not_found(request, exc):
 @api.exception_handler(PermissionDenied)
 def forbidden(request, exc):
     return api.create_response(request, {"detail": str(exc) or _("无权进行该操作")}, status=403)
+
+
+@api.exception_handler(StaleEdit)
+def stale(request, exc):
+    return api.create_response(request, {"detail": exc.messages[0]}, status=409)
 
 
 @api.exception_handler(ValidationError)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from tongxin.outbreak import actions
 from tongxin.outbreak.models import Case, CompoundStatusChange, Contact, Isolation, RiskArea, TestFact
-from tongxin.outbreak.risk_selectors import lowering_state
+from tongxin.outbreak.selectors import lowering_state
 from tongxin.registry.models import Compound, Resident
 
 # The report's dates.

@@ -1,12 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from tongxin.outbreak import views  # noqa: F401
+from tongxin.outbreak import views
 
 app_name = "outbreak"
-urlpatterns: list = []
-
-# Cases, contacts, transfers, isolations, check-ins, follow-up, transmission graph.
-urlpatterns += [
+urlpatterns = [
+    # Cases, contacts, transfers, isolations, check-ins, follow-up, transmission graph.
     path("compounds/<int:compound_id>/cases/", views.case_list, name="case_list"),
     path("compounds/<int:compound_id>/cases/new/", views.case_new, name="case_new"),
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
@@ -26,18 +24,13 @@ urlpatterns += [
     path("isolations/<int:isolation_id>/sampled/", views.followup_sampled, name="followup_sampled"),
     path("checkin/", views.my_checkin, name="my_checkin"),
     path("compounds/<int:compound_id>/graph/", views.graph, name="graph"),
-]
-
-# Risk areas and compound status (risk_views.py)
-from tongxin.outbreak import risk_views  # noqa: E402
-
-urlpatterns += [
-    path("", risk_views.index, name="index"),
-    path("compounds/<int:compound_id>/", risk_views.overview, name="overview"),
-    path("compounds/<int:compound_id>/areas/raise/", risk_views.area_raise, name="area_raise"),
-    path("compounds/<int:compound_id>/status/", risk_views.compound_status, name="compound_status"),
-    path("areas/<int:area_id>/", risk_views.area, name="area"),
-    path("areas/<int:area_id>/screening/", risk_views.area_screening, name="area_screening"),
-    path("areas/<int:area_id>/lower/", risk_views.area_lower, name="area_lower"),
-    path("areas/<int:area_id>/lift/", risk_views.area_lift, name="area_lift"),
+    # Risk areas and compound status.
+    path("", views.index, name="index"),
+    path("compounds/<int:compound_id>/", views.overview, name="overview"),
+    path("compounds/<int:compound_id>/areas/raise/", views.area_raise, name="area_raise"),
+    path("compounds/<int:compound_id>/status/", views.compound_status, name="compound_status"),
+    path("areas/<int:area_id>/", views.area, name="area"),
+    path("areas/<int:area_id>/screening/", views.area_screening, name="area_screening"),
+    path("areas/<int:area_id>/lower/", views.area_lower, name="area_lower"),
+    path("areas/<int:area_id>/lift/", views.area_lift, name="area_lift"),
 ]

@@ -3,7 +3,7 @@
 import datetime
 
 from tongxin.accounts.models import Role
-from tongxin.outbreak import risk_actions
+from tongxin.outbreak import actions
 from tongxin.outbreak.models import Case
 
 
@@ -16,7 +16,7 @@ def manager(world):
 
 
 def raise_building(world, on, *, building=None, level=None, reason="首例阳性所在楼栋"):
-    return risk_actions.area_raise(
+    return actions.area_raise(
         actor=manager(world),
         compound=world.compound_a,
         scope="building",

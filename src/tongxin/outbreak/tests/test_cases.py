@@ -493,9 +493,7 @@ def test_checkin_by_staff_and_by_the_resident_for_their_household(world):
 
 
 def test_a_new_case_restarts_the_clock_of_the_area_around_its_home(world):
-    from tongxin.outbreak import risk_actions
-
-    area = risk_actions.area_raise(
+    area = actions.area_raise(
         actor=manager(world),
         compound=world.compound_a,
         scope="building",

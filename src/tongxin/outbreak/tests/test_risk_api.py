@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from tongxin.accounts.models import Role
-from tongxin.outbreak import risk_actions
+from tongxin.outbreak import actions
 from tongxin.outbreak.models import RiskArea, RiskAreaEvent
 from tongxin.outbreak.tests.risk_helpers import d, raise_building
 from tongxin.registry.tests.factories import make_user
@@ -151,5 +151,5 @@ def test_compound_status_get_and_set(world):
     volunteer = api_client(world.users[Role.VOLUNTEER])
     assert volunteer.get(url).json()["history"][0]["reason"] == ""
     assert post(volunteer, url, {"status": "unsealed", "on": "2022-11-22"}).status_code == 403
-    risk_actions.compound_status_set(actor=None, compound=world.compound_a, status="unsealed", on=d(11, 22))
+    actions.compound_status_set(actor=None, compound=world.compound_a, status="unsealed", on=d(11, 22))
     assert client.get(url).json()["current"]["status"] == "unsealed"

@@ -7,7 +7,7 @@ from django.db.models import F
 
 from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
-from tongxin.outbreak import risk_actions, risk_selectors
+from tongxin.outbreak import actions, selectors
 from tongxin.outbreak.models import ResidentStatus, RiskArea, RiskAreaEvent
 from tongxin.outbreak.tests.risk_helpers import d, make_case, manager, raise_building
 from tongxin.registry.tests.factories import make_user
@@ -24,7 +24,7 @@ def rule_set(settings):
 
 def proposal_on(world, day):
     """The single proposal of compound A on `day` as (area id, to level, since), or None."""
-    proposals = risk_selectors.lowering_proposals(manager(world), world.compound_a, day)
+    proposals = selectors.lowering_proposals(manager(world), world.compound_a, day)
     assert len(proposals) <= 1
     if not proposals:
         return None
@@ -42,7 +42,7 @@ def first_lowering_day(world, start, end):
 
 
 def screening(world, area, on, all_negative=True):
-    return risk_actions.area_record_screening(
+    return actions.area_record_screening(
         actor=manager(world), area=area, on=on, all_negative=all_negative, note=""
     )
 
@@ -66,13 +66,13 @@ def test_2022_11_high_is_lifted_after_five_days_boundary_exact(world, rule_set):
     assert proposal_on(world, d(11, 18)) is None
     assert proposal_on(world, d(11, 19)) == (area.pk, None, d(11, 19))
     assert proposal_on(world, d(11, 25)) == (area.pk, None, d(11, 19))
-    state = risk_selectors.area_outlook(area, d(11, 16))
+    state = selectors.area_outlook(area, d(11, 16))
     assert (state.days_left, state.short(), state.awaiting_screening) == (3, "3天", False)
-    assert risk_selectors.area_outlook(area, d(11, 19)).short() == "可降级"
+    assert selectors.area_outlook(area, d(11, 19)).short() == "可降级"
 
     with pytest.raises(ValidationError, match="尚不满足降级条件"):
-        risk_actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(11, 18))
-    risk_actions.area_lower(
+        actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(11, 18))
+    actions.area_lower(
         actor=manager(world), area=area, expected_version=1, on=d(11, 19), reason="连续5天无新增"
     )
     area.refresh_from_db()
@@ -92,7 +92,7 @@ def test_2022_11_high_is_lifted_after_five_days_boundary_exact(world, rule_set):
 def test_a_new_positive_on_day_three_restarts_the_clock(world, rule_set):
     rule_set("2022-11")
     area = raise_building(world, d(11, 14))
-    restarted = risk_actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 16)))
+    restarted = actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 16)))
     assert [a.pk for a in restarted] == [area.pk]
     area.refresh_from_db()
     assert (area.clock_from, area.version) == (d(11, 16), 2)
@@ -105,7 +105,7 @@ def test_restart_covers_the_households_unit_building_and_compound_and_never_goes
     rule_set("2022-11")
     building = raise_building(world, d(11, 14))
     other_building = raise_building(world, d(11, 14), building=world.a2)
-    unit = risk_actions.area_raise(
+    unit = actions.area_raise(
         actor=manager(world),
         compound=world.compound_a,
         scope="unit",
@@ -113,12 +113,12 @@ def test_restart_covers_the_households_unit_building_and_compound_and_never_goes
         reason="r",
         on=d(11, 15),
     )
-    restarted = risk_actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 17)))
+    restarted = actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 17)))
     assert sorted(a.pk for a in restarted) == sorted([building.pk, unit.pk])
     other_building.refresh_from_db()
     assert other_building.clock_from == d(11, 14)
     # An older positive registered late does not move the clock back.
-    assert risk_actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 16))) == []
+    assert actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 16))) == []
     building.refresh_from_db()
     assert building.clock_from == d(11, 17)
 
@@ -126,7 +126,7 @@ def test_restart_covers_the_households_unit_building_and_compound_and_never_goes
 def test_a_case_with_no_active_area_at_home_raises_nothing(world, rule_set):
     rule_set("2022-11")
     raise_building(world, d(11, 14), building=world.a2)
-    assert risk_actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 16))) == []
+    assert actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(11, 16))) == []
     assert RiskArea.objects.count() == 1
 
 
@@ -139,7 +139,7 @@ def test_2022_06_needs_seven_days_and_the_day_seven_screening(world, rule_set):
     assert area.level == "high"
     # Seven days without the screening: no proposal, the cell says it awaits the screening.
     assert first_lowering_day(world, d(11, 1), d(11, 20)) is None
-    state = risk_selectors.area_outlook(area, d(11, 10))
+    state = selectors.area_outlook(area, d(11, 10))
     assert (state.days_left, state.awaiting_screening, state.short()) == (0, True, "待筛查")
     # A screening on day 6 (11-06) is too early to count.
     screening(world, area, d(11, 6))
@@ -149,7 +149,7 @@ def test_2022_06_needs_seven_days_and_the_day_seven_screening(world, rule_set):
     assert proposal_on(world, d(11, 7)) is None
     assert proposal_on(world, d(11, 8)) == (area.pk, "medium", d(11, 8))
 
-    risk_actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(11, 8))
+    actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(11, 8))
     area.refresh_from_db()
     assert (area.level, area.level_since, area.lifted_on) == ("medium", d(11, 8), None)
     # Medium counts its own seven days from 11-08, with its own day-7 screening (11-14).
@@ -157,7 +157,7 @@ def test_2022_06_needs_seven_days_and_the_day_seven_screening(world, rule_set):
     screening(world, area, d(11, 14))
     assert first_lowering_day(world, d(11, 8), d(11, 30)) == d(11, 15)
     assert proposal_on(world, d(11, 15)) == (area.pk, None, d(11, 15))
-    risk_actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(11, 15))
+    actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(11, 15))
     area.refresh_from_db()
     assert (area.level, area.lifted_on) == ("medium", d(11, 15))
     assert kinds(area) == ["raise", "screening", "screening", "lower", "screening", "lift"]
@@ -187,20 +187,20 @@ def test_shanghai_sealed_controlled_precaution_with_their_day_counts(world, rule
     screening(world, area, d(4, 13))
     assert first_lowering_day(world, d(4, 1), d(4, 30)) == d(4, 13)
     assert proposal_on(world, d(4, 13)) == (area.pk, "controlled", d(4, 13))
-    risk_actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(4, 13))
+    actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(4, 13))
     area.refresh_from_db()
     assert (area.level, area.level_since) == ("controlled", d(4, 13))
     # Controlled: 7 days from 04-13 (met on 04-20) and an all-negative day-6 screening (04-18).
     screening(world, area, d(4, 18))
     assert first_lowering_day(world, d(4, 13), d(5, 30)) == d(4, 20)
-    risk_actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(4, 20))
+    actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(4, 20))
     area.refresh_from_db()
     assert (area.level, area.level_since) == ("precaution", d(4, 20))
     # Precaution: 14 days, no screening: lifted from 05-04.
     assert first_lowering_day(world, d(4, 20), d(5, 30)) == d(5, 4)
-    state = risk_selectors.area_outlook(area, d(4, 21))
+    state = selectors.area_outlook(area, d(4, 21))
     assert (state.days_left, state.awaiting_screening) == (13, False)
-    risk_actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(5, 4))
+    actions.area_lower(actor=manager(world), area=area, expected_version=area.version, on=d(5, 4))
     area.refresh_from_db()
     assert area.lifted_on == d(5, 4)
     assert [k for k in kinds(area) if k != "screening"] == ["raise", "lower", "lower", "lift"]
@@ -209,7 +209,7 @@ def test_shanghai_sealed_controlled_precaution_with_their_day_counts(world, rule
 def test_shanghai_new_positive_in_the_sealed_building_restarts_the_day_13_count(world, rule_set):
     rule_set("shanghai-2022")
     area = raise_building(world, d(4, 1))
-    risk_actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(4, 5)))
+    actions.area_restart_for_case(actor=manager(world), case=make_case(world, d(4, 5)))
     screening(world, area, d(4, 13))  # day 9 of the new clock: too early
     assert first_lowering_day(world, d(4, 1), d(4, 30)) is None
     screening(world, area, d(4, 17))  # day 13 of the clock from 04-05
@@ -220,7 +220,7 @@ def test_rules_override_changes_the_proposal_date(world, rule_set):
     rule_set("2022-11", '{"levels": {"high": {"days": 7}}}')
     area = raise_building(world, d(11, 14))
     assert first_lowering_day(world, d(11, 14), d(11, 30)) == d(11, 21)
-    assert risk_selectors.area_outlook(area, d(11, 19)).days_left == 2
+    assert selectors.area_outlook(area, d(11, 19)).days_left == 2
 
 
 # -- raising ------------------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ def test_raising_checks_the_place_and_the_date(world, rule_set):
     with pytest.raises(ValidationError, match="该楼栋不属于这个小区"):
         raise_building(world, d(11, 14), building=world.b1)
     with pytest.raises(ValidationError, match="请选择单元"):
-        risk_actions.area_raise(
+        actions.area_raise(
             actor=manager(world), compound=world.compound_a, scope="unit", reason="r", on=d(11, 14)
         )
     import datetime
@@ -278,7 +278,7 @@ def test_raising_checks_the_place_and_the_date(world, rule_set):
 
 def test_household_area_gets_its_unit_and_building(world, rule_set):
     rule_set("2022-11")
-    area = risk_actions.area_raise(
+    area = actions.area_raise(
         actor=manager(world),
         compound=world.compound_a,
         scope="household",
@@ -297,19 +297,19 @@ def test_raising_recomputes_the_status_of_the_areas_residents(world, rule_set):
     assert levels.get(world.elder.pk) == "high"
     assert levels.get(world.child.pk) == "high"
     assert levels.get(world.neighbour.pk, "") == ""
-    risk_actions.area_lift(actor=manager(world), area=area, reason="误划", on=d(11, 15))
+    actions.area_lift(actor=manager(world), area=area, reason="误划", on=d(11, 15))
     assert ResidentStatus.objects.get(pk=world.elder.pk).risk_level == ""
 
 
 def test_area_resident_ids_by_scope(world, rule_set):
     rule_set("2022-11")
-    compound = risk_actions.area_raise(
+    compound = actions.area_raise(
         actor=manager(world), compound=world.compound_a, scope="compound", reason="全域静默", on=d(11, 14)
     )
-    assert sorted(risk_actions.area_resident_ids(compound)) == sorted(
+    assert sorted(actions.area_resident_ids(compound)) == sorted(
         [world.elder.pk, world.child.pk, world.neighbour.pk]
     )
-    assert sorted(risk_actions.area_resident_ids(raise_building(world, d(11, 14), building=world.a2))) == [
+    assert sorted(actions.area_resident_ids(raise_building(world, d(11, 14), building=world.a2))) == [
         world.neighbour.pk
     ]
 
@@ -322,11 +322,11 @@ def test_screening_dates_and_lifted_areas_are_refused(world, rule_set):
     area = raise_building(world, d(11, 14))
     with pytest.raises(ValidationError, match="筛查日期不能早于划定日期"):
         screening(world, area, d(11, 13))
-    risk_actions.area_lift(actor=manager(world), area=area, reason="误划", on=d(11, 14))
+    actions.area_lift(actor=manager(world), area=area, reason="误划", on=d(11, 14))
     with pytest.raises(ValidationError, match="该风险区已解除"):
         screening(world, area, d(11, 15))
     with pytest.raises(ValidationError) as error:
-        risk_actions.area_lift(actor=manager(world), area=area, reason="", on=d(11, 15))
+        actions.area_lift(actor=manager(world), area=area, reason="", on=d(11, 15))
     assert error.value.message_dict == {"reason": ["请填写原因"]}
     assert kinds(area) == ["raise", "lift"]
 
@@ -335,8 +335,8 @@ def test_lifting_by_hand_needs_a_reason(world, rule_set):
     rule_set("2022-11")
     area = raise_building(world, d(11, 14))
     with pytest.raises(ValidationError):
-        risk_actions.area_lift(actor=manager(world), area=area, reason=" ", on=d(11, 15))
-    risk_actions.area_lift(actor=manager(world), area=area, reason="上级通知解除", on=d(11, 15))
+        actions.area_lift(actor=manager(world), area=area, reason=" ", on=d(11, 15))
+    actions.area_lift(actor=manager(world), area=area, reason="上级通知解除", on=d(11, 15))
     area.refresh_from_db()
     assert area.lifted_on == d(11, 15)
     event = RiskAreaEvent.objects.get(area=area, kind="lift")
@@ -351,10 +351,10 @@ def test_two_confirmations_with_the_same_version_one_applies(world, rule_set):
     area = raise_building(world, d(11, 1))
     screening(world, area, d(11, 7))
     version = area.version
-    first = risk_actions.area_lower(actor=manager(world), area=area, expected_version=version, on=d(11, 8))
+    first = actions.area_lower(actor=manager(world), area=area, expected_version=version, on=d(11, 8))
     other = make_user(Role.GRID_WORKER, username="grid2", compound=world.compound_a, buildings=[world.a1])
-    with pytest.raises(risk_actions.StaleVersion) as error:
-        risk_actions.area_lower(actor=other, area=area, expected_version=version, on=d(11, 8))
+    with pytest.raises(actions.StaleEdit) as error:
+        actions.area_lower(actor=other, area=area, expected_version=version, on=d(11, 8))
     assert error.value.messages == ["记录已被他人修改，请刷新后重试"]
     area.refresh_from_db()
     assert (area.level, area.version) == ("medium", first.version)
@@ -365,15 +365,16 @@ def test_a_write_between_the_check_and_the_update_is_not_overwritten(world, rule
     """The guard is the UPDATE ... WHERE version = expected itself, not only the read before it."""
     rule_set("2022-11")
     area = raise_building(world, d(11, 14))
-    real = risk_selectors.lowering_state
+    real = selectors.lowering_state
 
     def racing(*args, **kwargs):
         RiskArea.objects.filter(pk=area.pk).update(version=F("version") + 1, clock_from=d(11, 16))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(risk_selectors, "lowering_state", racing)
-    with pytest.raises(risk_actions.StaleVersion):
-        risk_actions.area_lower(actor=manager(world), area=area, expected_version=1, on=d(11, 19))
+    # area_lower looks lowering_state up in its own module.
+    monkeypatch.setattr("tongxin.outbreak.actions.areas.lowering_state", racing)
+    with pytest.raises(actions.StaleEdit):
+        actions.area_lower(actor=manager(world), area=area, expected_version=1, on=d(11, 19))
     # The simulated write shared the action's transaction, so it was rolled back with it.
     area.refresh_from_db()
     assert (area.lifted_on, area.version) == (None, 1)
@@ -387,7 +388,7 @@ def test_a_write_between_the_check_and_the_update_is_not_overwritten(world, rule
 def test_non_health_roles_cannot_write(world, rule_set, role):
     rule_set("2022-11")
     with pytest.raises(PermissionDenied):
-        risk_actions.area_raise(
+        actions.area_raise(
             actor=world.users[role],
             compound=world.compound_a,
             scope="building",
@@ -398,9 +399,9 @@ def test_non_health_roles_cannot_write(world, rule_set, role):
     area = raise_building(world, d(11, 14))
     with pytest.raises(PermissionDenied):
         screening_by = world.users[role]
-        risk_actions.area_record_screening(actor=screening_by, area=area, on=d(11, 15), all_negative=True)
+        actions.area_record_screening(actor=screening_by, area=area, on=d(11, 15), all_negative=True)
     with pytest.raises(PermissionDenied):
-        risk_actions.area_lift(actor=world.users[role], area=area, reason="r", on=d(11, 15))
+        actions.area_lift(actor=world.users[role], area=area, reason="r", on=d(11, 15))
     assert RiskArea.objects.count() == 1
     assert kinds(area) == ["raise"]
 
@@ -409,7 +410,7 @@ def test_users_outside_the_scope_cannot_write(world, rule_set):
     rule_set("2022-11")
     manager_b = make_user(Role.COMPOUND_MANAGER, username="manager_b", compound=world.compound_b)
     with pytest.raises(PermissionDenied):
-        risk_actions.area_raise(
+        actions.area_raise(
             actor=manager_b,
             compound=world.compound_a,
             scope="building",
@@ -419,12 +420,12 @@ def test_users_outside_the_scope_cannot_write(world, rule_set):
         )
     # The grid worker of building 1 may raise building 1, not building 2 nor the whole compound.
     grid = world.users[Role.GRID_WORKER]
-    risk_actions.area_raise(
+    actions.area_raise(
         actor=grid, compound=world.compound_a, scope="building", building=world.a1, reason="r", on=d(11, 14)
     )
     for scope, place in (("building", {"building": world.a2}), ("compound", {})):
         with pytest.raises(PermissionDenied):
-            risk_actions.area_raise(
+            actions.area_raise(
                 actor=grid, compound=world.compound_a, scope=scope, reason="r", on=d(11, 14), **place
             )
     assert RiskArea.objects.count() == 1
@@ -433,26 +434,26 @@ def test_users_outside_the_scope_cannot_write(world, rule_set):
 def test_scoping_of_reads(world, rule_set):
     rule_set("2022-11")
     area = raise_building(world, d(11, 14), reason="首例阳性")
-    compound_wide = risk_actions.area_raise(
+    compound_wide = actions.area_raise(
         actor=None, compound=world.compound_a, scope="compound", reason="静默", on=d(11, 14)
     )
     a2_area = raise_building(world, d(11, 14), building=world.a2)
     manager_b = make_user(Role.COMPOUND_MANAGER, username="manager_b", compound=world.compound_b)
-    assert list(risk_selectors.areas_visible(manager_b)) == []
+    assert list(selectors.areas_visible(manager_b)) == []
     from django.http import Http404
 
     with pytest.raises(Http404):
-        risk_selectors.area_get(manager_b, area.pk)
+        selectors.area_get(manager_b, area.pk)
     with pytest.raises(Http404):
-        risk_selectors.area_get(world.users[Role.RESIDENT], area.pk)
+        selectors.area_get(world.users[Role.RESIDENT], area.pk)
     grid = world.users[Role.GRID_WORKER]
-    assert {a.pk for a in risk_selectors.areas_visible(grid)} == {area.pk, compound_wide.pk}
+    assert {a.pk for a in selectors.areas_visible(grid)} == {area.pk, compound_wide.pk}
     volunteer = world.users[Role.VOLUNTEER]
-    assert {a.pk for a in risk_selectors.areas_visible(volunteer)} == {area.pk, compound_wide.pk, a2_area.pk}
-    events = risk_selectors.area_timeline(volunteer, risk_selectors.area_get(volunteer, area.pk))
+    assert {a.pk for a in selectors.areas_visible(volunteer)} == {area.pk, compound_wide.pk, a2_area.pk}
+    events = selectors.area_timeline(volunteer, selectors.area_get(volunteer, area.pk))
     assert [(e.kind, e.to_level, e.reason, e.actor) for e in events] == [("raise", "high", "", None)]
-    assert risk_selectors.lowering_proposals(volunteer, world.compound_a, d(11, 20)) == []
-    events = risk_selectors.area_timeline(manager(world), area)
+    assert selectors.lowering_proposals(volunteer, world.compound_a, d(11, 20)) == []
+    events = selectors.area_timeline(manager(world), area)
     assert [(e.reason, e.actor) for e in events] == [("首例阳性", manager(world))]
 
 
@@ -462,7 +463,7 @@ def test_scoping_of_reads(world, rule_set):
 def test_unit_risk_is_the_strictest_area_covering_the_unit(world, rule_set):
     rule_set("shanghai-2022")
     raise_building(world, d(4, 1), level="controlled")
-    household = risk_actions.area_raise(
+    household = actions.area_raise(
         actor=manager(world),
         compound=world.compound_a,
         scope="household",
@@ -470,7 +471,7 @@ def test_unit_risk_is_the_strictest_area_covering_the_unit(world, rule_set):
         reason="r",
         on=d(4, 3),
     )
-    risk = risk_selectors.unit_risk(manager(world), world.compound_a, [world.a1u1.pk, world.a2u1.pk], d(4, 5))
+    risk = selectors.unit_risk(manager(world), world.compound_a, [world.a1u1.pk, world.a2u1.pk], d(4, 5))
     assert set(risk) == {world.a1u1.pk}
     state = risk[world.a1u1.pk]
     assert (state.area.pk, state.level.code, state.days_left) == (household.pk, "sealed", 5)
@@ -490,22 +491,22 @@ def test_concurrent_confirmations_on_postgresql(world, rule_set, monkeypatch):
     rule_set("2022-11")
     area = raise_building(world, d(11, 14))
     barrier = threading.Barrier(2, timeout=10)
-    real = risk_selectors.lowering_state
+    real = selectors.lowering_state
 
     def both_checked(*args, **kwargs):
         barrier.wait()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(risk_selectors, "lowering_state", both_checked)
+    monkeypatch.setattr("tongxin.outbreak.actions.areas.lowering_state", both_checked)
     outcomes = []
 
     def confirm():
         try:
-            risk_actions.area_lower(
+            actions.area_lower(
                 actor=manager(world), area=RiskArea.objects.get(pk=area.pk), expected_version=1, on=d(11, 19)
             )
             outcomes.append("lowered")
-        except risk_actions.StaleVersion:
+        except actions.StaleEdit:
             outcomes.append("stale")
         finally:
             connections.close_all()

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tongxin.accounts.models import Role
-from tongxin.outbreak import risk_actions
+from tongxin.outbreak import actions
 from tongxin.outbreak.models import CompoundStatusChange, RiskArea, RiskAreaEvent
 from tongxin.outbreak.tests.risk_helpers import d, manager, raise_building
 from tongxin.registry.tests.factories import make_user
@@ -38,10 +38,10 @@ def days_ago(n):
 
 
 def test_overview_shows_status_areas_proposals_and_forms(as_role, world):
-    risk_actions.compound_status_set(
+    actions.compound_status_set(
         actor=None, compound=world.compound_a, status="quiet", on=d(10, 2), reason="全市静默"
     )
-    risk_actions.compound_status_set(
+    actions.compound_status_set(
         actor=None, compound=world.compound_a, status="sealed", on=d(11, 14), reason="首例阳性"
     )
     old = raise_building(world, d(11, 14), reason="首例阳性所在楼栋")
@@ -62,7 +62,7 @@ def test_overview_shows_status_areas_proposals_and_forms(as_role, world):
 
 
 def test_volunteers_see_levels_not_reasons_nor_forms(as_role, world):
-    risk_actions.compound_status_set(
+    actions.compound_status_set(
         actor=None, compound=world.compound_a, status="sealed", on=d(11, 14), reason="首例阳性"
     )
     area = raise_building(world, d(11, 14), reason="王秀兰家阳性")
@@ -186,17 +186,17 @@ def test_nav_link_for_health_roles(as_role, world):
 
 @pytest.mark.parametrize("areas", [1, 6])
 def test_overview_query_count_does_not_grow(as_role, world, areas, django_assert_max_num_queries):
-    from tongxin.registry import actions
+    from tongxin.registry import actions as registry_actions
 
     for index in range(areas):
-        building = actions.building_ensure(compound=world.compound_a, number=str(10 + index))
-        unit = actions.unit_ensure(building=building, number="1")
+        building = registry_actions.building_ensure(compound=world.compound_a, number=str(10 + index))
+        unit = registry_actions.unit_ensure(building=building, number="1")
         area = raise_building(world, days_ago(6), building=building)
-        risk_actions.area_record_screening(actor=None, area=area, on=days_ago(1), all_negative=True)
-        risk_actions.area_raise(
+        actions.area_record_screening(actor=None, area=area, on=days_ago(1), all_negative=True)
+        actions.area_raise(
             actor=None, compound=world.compound_a, scope="unit", unit=unit, reason="r", on=days_ago(2)
         )
-    risk_actions.compound_status_set(actor=None, compound=world.compound_a, status="sealed", on=days_ago(6))
+    actions.compound_status_set(actor=None, compound=world.compound_a, status="sealed", on=days_ago(6))
     client = as_role(Role.COMPOUND_MANAGER)
     with django_assert_max_num_queries(8):
         html = client.get(overview_url(world)).content.decode()

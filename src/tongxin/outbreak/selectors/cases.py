@@ -1,5 +1,6 @@
-"""Every read of the outbreak module, scoped to the acting user. Cases and contacts are health
-data: only HEALTH_ROLES see them, and every view of a case or contact record is audited."""
+"""Reads of cases, contacts, isolations, the follow-up list, the transmission graph and residents'
+status, scoped to the acting user. Cases and contacts are health data: only HEALTH_ROLES see them,
+and every view of a case or contact record is audited."""
 
 import datetime
 from dataclasses import dataclass, field
@@ -384,17 +385,3 @@ def resident_status_of(
         status=status_read(resident.pk, at=at),
         shows_reasons=bool(user.sees_health_data or own_household),
     )
-
-
-# -- risk areas and compound status (read in risk_selectors.py) ----------------------------------
-from tongxin.outbreak.risk_selectors import (  # noqa: E402, F401
-    area_get,
-    area_timeline,
-    areas_visible,
-    areas_with_outlook,
-    compound_status_current,
-    compound_status_history,
-    lowering_proposals,
-    lowering_state,
-    unit_risk,
-)

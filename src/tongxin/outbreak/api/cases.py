@@ -1,50 +1,17 @@
-"""The outbreak module's JSON endpoints: the same selectors and actions as the pages."""
+"""JSON endpoints of cases, contacts, transfers, isolations, check-ins, the follow-up list and the
+transmission graph: the same selectors and actions as the pages. Health roles only; another
+compound's records answer 404; a stale `version` answers 409 (config/api.py maps `StaleEdit`)."""
 
 import datetime
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 
 from tongxin.outbreak import selectors
 
-router = Router(tags=["outbreak"])
+router = Router()
 
-
-# Resident status
-
-
-class StatusOut(Schema):
-    color: str = Field(..., description="red, yellow or green")
-    overdue: bool = Field(..., description="no sample within the rule set's validity window")
-    reasons: list[str]
-    until: str | None = Field(None, description="when the colour ends (ISO), null if open-ended or green")
-    risk_level: str
-    risk_level_label: str
-    last_sampled_at: str | None
-
-
-class StatusColourOut(Schema):
-    """What a volunteer sees: the colour and the overdue flag, nothing of why."""
-
-    color: str
-    overdue: bool
-
-
-@router.get(
-    "/residents/{int:resident_id}/status",
-    response=StatusOut | StatusColourOut,
-    summary="A resident's status (health code): colour, overdue flag, reasons, until when, risk level",
-)
-def resident_status(request, resident_id: int):
-    view = selectors.resident_status_get(request.user, resident_id)
-    data = view.as_dict()
-    return StatusOut(**data) if view.shows_reasons else StatusColourOut(**data)
-
-
-# Cases, contacts, transfers, isolations, check-ins, follow-up, transmission graph. Health roles
-# only; another compound's records answer 404; a stale `version` answers 409.
 
 MAX_PAGE = 100
 
@@ -284,12 +251,6 @@ def _page(rows: list, offset: int, limit: int) -> tuple[list, int | None]:
     return rows[:limit], (offset + limit if len(rows) > limit else None)
 
 
-def _stale(error) -> bool:
-    from tongxin.outbreak.actions import StaleEdit
-
-    return isinstance(error, StaleEdit)
-
-
 @router.get("/cases", response=CasePage, summary="A compound's cases (health roles)")
 def case_list(
     request,
@@ -335,12 +296,7 @@ def case_patch(request, case_id: int, payload: CasePatch):
     case = selectors.case_get(request.user, case_id, ip=client_ip(request))
     changes = payload.dict(exclude_unset=True)
     version = changes.pop("version")
-    try:
-        return actions.case_update(actor=request.user, case=case, version=version, **changes)
-    except ValidationError as error:
-        if _stale(error):
-            return 409, {"detail": error.messages[0]}
-        raise
+    return actions.case_update(actor=request.user, case=case, version=version, **changes)
 
 
 @router.get("/contacts", response=ContactPage, summary="A compound's close contacts (health roles)")
@@ -431,18 +387,13 @@ def isolation_release(request, isolation_id: int, payload: ReleaseIn):
     from tongxin.outbreak import actions
 
     isolation = selectors.isolation_get(request.user, isolation_id)
-    try:
-        return actions.isolation_release(
-            actor=request.user,
-            isolation=isolation,
-            version=payload.version,
-            released_on=payload.released_on,
-            reason=payload.reason,
-        )
-    except ValidationError as error:
-        if _stale(error):
-            return 409, {"detail": error.messages[0]}
-        raise
+    return actions.isolation_release(
+        actor=request.user,
+        isolation=isolation,
+        version=payload.version,
+        released_on=payload.released_on,
+        reason=payload.reason,
+    )
 
 
 @router.post(
@@ -514,9 +465,3 @@ def followup_list(request, compound_id: int, date: datetime.date | None = None):
 def transmission_graph(request, compound_id: int):
     compound = _health_compound(request, compound_id)
     return selectors.transmission_graph(request.user, compound)
-
-
-# Risk areas and compound status (risk_api.py)
-from tongxin.outbreak.risk_api import router as risk_router  # noqa: E402
-
-router.add_router("", risk_router)

@@ -17,8 +17,6 @@ When an area may be lowered (one definition, used by the proposals, the pages an
   trailing all-negative run (2022-06: day-7 screening on 11-20 for a clock from 11-14, lowering
   on 11-21; Shanghai sealed: day-13 screening, lowering on that day since 7 days have passed).
 - A new positive moves `clock_from` (`area_restart_for_case`), which moves everything above.
-
-Re-exported from `outbreak.selectors`.
 """
 
 import datetime

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tongxin.outbreak import risk_actions, risk_selectors
-from tongxin.outbreak.risk_forms import (
+from tongxin.outbreak import actions, selectors
+from tongxin.outbreak.forms import (
     CompoundStatusForm,
     LiftForm,
     LowerForm,
@@ -31,7 +31,7 @@ def _message(error: ValidationError) -> str:
 
 
 def _visible_compound(user, compound_id: int):
-    if not risk_selectors.sees_risk_levels(user):
+    if not selectors.sees_risk_levels(user):
         raise Http404
     return registry_selectors.compound_get(user, compound_id)
 
@@ -39,7 +39,7 @@ def _visible_compound(user, compound_id: int):
 @login_required
 def index(request):
     """The "防控" link: the user's compound's overview, or the list of visible compounds."""
-    if not risk_selectors.sees_risk_levels(request.user):
+    if not selectors.sees_risk_levels(request.user):
         raise Http404
     compounds = list(registry_selectors.compounds_visible(request.user).order_by("name")[:200])
     if len(compounds) == 1:
@@ -52,16 +52,16 @@ def overview(request, compound_id: int):
     user = request.user
     compound = _visible_compound(user, compound_id)
     today = timezone.localdate()
-    areas = risk_selectors.areas_with_outlook(user, compound, today)
-    bands = risk_selectors.level_bands()
+    areas = selectors.areas_with_outlook(user, compound, today)
+    bands = selectors.level_bands()
     for area in areas:
         area.band = bands.get(area.level, "b0")
     context = {
         "compound": compound,
         "today": today,
-        "history": risk_selectors.compound_status_history(user, compound, today),
+        "history": selectors.compound_status_history(user, compound, today),
         "areas": areas,
-        "proposals": risk_selectors.lowering_proposals(user, compound, today, areas=areas),
+        "proposals": selectors.lowering_proposals(user, compound, today, areas=areas),
         "health": user.sees_health_data,
     }
     if user.sees_health_data:
@@ -73,10 +73,10 @@ def overview(request, compound_id: int):
 @login_required
 def area(request, area_id: int):
     user = request.user
-    area = risk_selectors.area_get(user, area_id)
-    events = risk_selectors.area_timeline(user, area)
+    area = selectors.area_get(user, area_id)
+    events = selectors.area_timeline(user, area)
     screenings = [event for event in events if event.kind == "screening"]
-    outlook = risk_selectors.lowering_state(area, screenings, timezone.localdate())
+    outlook = selectors.lowering_state(area, screenings, timezone.localdate())
     rules = active_rules()
     labels = {lv.code: lv.label for lv in rules.levels.values()}
     for event in events:
@@ -86,7 +86,7 @@ def area(request, area_id: int):
         "area": area,
         "events": events,
         "outlook": outlook,
-        "band": risk_selectors.level_bands().get(area.level, "b0"),
+        "band": selectors.level_bands().get(area.level, "b0"),
         "health": user.sees_health_data,
     }
     if user.sees_health_data and area.lifted_on is None:
@@ -129,7 +129,7 @@ def area_raise(request, compound_id: int):
         return redirect("outbreak:overview", compound_id=compound.pk)
     _run(
         request,
-        lambda: risk_actions.area_raise(
+        lambda: actions.area_raise(
             actor=user,
             compound=compound,
             scope=data["scope"],
@@ -146,7 +146,7 @@ def area_raise(request, compound_id: int):
 @login_required
 @require_POST
 def area_screening(request, area_id: int):
-    area = risk_selectors.area_get(request.user, area_id)
+    area = selectors.area_get(request.user, area_id)
     form = ScreeningForm(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form))
@@ -154,7 +154,7 @@ def area_screening(request, area_id: int):
         data = form.cleaned_data
         _run(
             request,
-            lambda: risk_actions.area_record_screening(
+            lambda: actions.area_record_screening(
                 actor=request.user,
                 area=area,
                 on=data["on"],
@@ -169,14 +169,14 @@ def area_screening(request, area_id: int):
 @login_required
 @require_POST
 def area_lower(request, area_id: int):
-    area = risk_selectors.area_get(request.user, area_id)
+    area = selectors.area_get(request.user, area_id)
     form = LowerForm(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form))
     else:
         _run(
             request,
-            lambda: risk_actions.area_lower(
+            lambda: actions.area_lower(
                 actor=request.user,
                 area=area,
                 expected_version=form.cleaned_data["version"],
@@ -192,7 +192,7 @@ def area_lower(request, area_id: int):
 @login_required
 @require_POST
 def area_lift(request, area_id: int):
-    area = risk_selectors.area_get(request.user, area_id)
+    area = selectors.area_get(request.user, area_id)
     form = LiftForm(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form))
@@ -200,7 +200,7 @@ def area_lift(request, area_id: int):
         data = form.cleaned_data
         _run(
             request,
-            lambda: risk_actions.area_lift(
+            lambda: actions.area_lift(
                 actor=request.user,
                 area=area,
                 reason=data["reason"],
@@ -223,7 +223,7 @@ def compound_status(request, compound_id: int):
         data = form.cleaned_data
         _run(
             request,
-            lambda: risk_actions.compound_status_set(
+            lambda: actions.compound_status_set(
                 actor=request.user,
                 compound=compound,
                 status=data["status"],

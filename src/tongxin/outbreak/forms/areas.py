@@ -4,13 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.outbreak.forms.cases import DateInput
 from tongxin.outbreak.models import CompoundStatusChange, RiskArea
 from tongxin.outbreak.rules import active_rules
 from tongxin.registry import selectors as registry_selectors
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class RaiseForm(forms.Form):

@@ -1,7 +1,8 @@
-"""JSON endpoints of risk areas and compound status (mounted under /api/v1/outbreak/).
+"""JSON endpoints of risk areas and compound status.
 
 Volunteers read areas and their levels, never reasons nor who wrote them; writes are for health
-roles. Lowering with a stale version answers 409 with the Chinese message, nothing written.
+roles. Lowering or lifting with a stale version answers 409 with the Chinese message, nothing
+written (config/api.py maps `StaleEdit`).
 """
 
 import datetime
@@ -10,16 +11,13 @@ from django.http import Http404
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
-from tongxin.outbreak import risk_actions, risk_selectors
+from tongxin.outbreak import actions, selectors
+from tongxin.outbreak.api.cases import ErrorOut
 from tongxin.outbreak.models import RiskArea
 from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.models import Building, Household, Unit
 
 router = Router(tags=["outbreak: risk areas"])
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class AreaOut(Schema):
@@ -137,7 +135,7 @@ def _area_out(area: RiskArea, state) -> dict:
 
 
 def _compound(request, compound_id: int):
-    if not risk_selectors.sees_risk_levels(request.user):
+    if not selectors.sees_risk_levels(request.user):
         raise Http404
     return registry_selectors.compound_get(request.user, compound_id)
 
@@ -146,20 +144,19 @@ def _compound(request, compound_id: int):
 def area_list(request, compound_id: int, on: datetime.date | None = None):
     compound = _compound(request, compound_id)
     return [
-        _area_out(area, area.outlook)
-        for area in risk_selectors.areas_with_outlook(request.user, compound, on)
+        _area_out(area, area.outlook) for area in selectors.areas_with_outlook(request.user, compound, on)
     ]
 
 
 @router.get("/areas/{int:area_id}", response=AreaOut)
 def area_detail(request, area_id: int):
-    area = risk_selectors.area_get(request.user, area_id)
-    return _area_out(area, risk_selectors.area_outlook(area))
+    area = selectors.area_get(request.user, area_id)
+    return _area_out(area, selectors.area_outlook(area))
 
 
 @router.get("/areas/{int:area_id}/timeline", response=list[EventOut])
 def area_timeline(request, area_id: int):
-    area = risk_selectors.area_get(request.user, area_id)
+    area = selectors.area_get(request.user, area_id)
     return [
         {
             "id": e.pk,
@@ -173,7 +170,7 @@ def area_timeline(request, area_id: int):
             "reason": e.reason,
             "actor": str(e.actor) if e.actor else None,
         }
-        for e in risk_selectors.area_timeline(request.user, area)
+        for e in selectors.area_timeline(request.user, area)
     ]
 
 
@@ -197,7 +194,7 @@ def _place_of(compound, payload: RaiseIn) -> dict:
 @router.post("/compounds/{int:compound_id}/areas", response={201: AreaOut}, summary="Raise a risk area")
 def area_raise(request, compound_id: int, payload: RaiseIn):
     compound = _compound(request, compound_id)
-    area = risk_actions.area_raise(
+    area = actions.area_raise(
         actor=request.user,
         compound=compound,
         scope=payload.scope,
@@ -206,13 +203,13 @@ def area_raise(request, compound_id: int, payload: RaiseIn):
         on=payload.on,
         **_place_of(compound, payload),
     )
-    return 201, _area_out(area, risk_selectors.area_outlook(area))
+    return 201, _area_out(area, selectors.area_outlook(area))
 
 
 @router.post("/areas/{int:area_id}/screenings", response={201: EventOut})
 def area_screening(request, area_id: int, payload: ScreeningIn):
-    area = risk_selectors.area_get(request.user, area_id)
-    event = risk_actions.area_record_screening(
+    area = selectors.area_get(request.user, area_id)
+    event = actions.area_record_screening(
         actor=request.user, area=area, on=payload.on, all_negative=payload.all_negative, note=payload.note
     )
     return 201, {
@@ -240,36 +237,30 @@ def proposals(request, compound_id: int):
             "to_label": p.to_label,
             "since": p.since,
         }
-        for p in risk_selectors.lowering_proposals(request.user, compound, timezone.localdate())
+        for p in selectors.lowering_proposals(request.user, compound, timezone.localdate())
     ]
 
 
 @router.post("/areas/{int:area_id}/lower", response={200: AreaOut, 409: ErrorOut})
 def area_lower(request, area_id: int, payload: LowerIn):
-    area = risk_selectors.area_get(request.user, area_id)
-    try:
-        area = risk_actions.area_lower(
-            actor=request.user, area=area, expected_version=payload.version, reason=payload.reason
-        )
-    except risk_actions.StaleVersion as error:
-        return 409, {"detail": error.messages[0]}
-    return 200, _area_out(area, risk_selectors.area_outlook(area))
+    area = selectors.area_get(request.user, area_id)
+    area = actions.area_lower(
+        actor=request.user, area=area, expected_version=payload.version, reason=payload.reason
+    )
+    return 200, _area_out(area, selectors.area_outlook(area))
 
 
 @router.post("/areas/{int:area_id}/lift", response={200: AreaOut, 409: ErrorOut})
 def area_lift(request, area_id: int, payload: LiftIn):
-    area = risk_selectors.area_get(request.user, area_id)
-    try:
-        area = risk_actions.area_lift(
-            actor=request.user,
-            area=area,
-            reason=payload.reason,
-            expected_version=payload.version,
-            on=payload.on,
-        )
-    except risk_actions.StaleVersion as error:
-        return 409, {"detail": error.messages[0]}
-    return 200, _area_out(area, risk_selectors.area_outlook(area))
+    area = selectors.area_get(request.user, area_id)
+    area = actions.area_lift(
+        actor=request.user,
+        area=area,
+        reason=payload.reason,
+        expected_version=payload.version,
+        on=payload.on,
+    )
+    return 200, _area_out(area, selectors.area_outlook(area))
 
 
 def _status_out(user, compound) -> dict:
@@ -282,7 +273,7 @@ def _status_out(user, compound) -> dict:
             "days": p.days,
             "reason": p.change.reason,
         }
-        for p in risk_selectors.compound_status_history(user, compound)
+        for p in selectors.compound_status_history(user, compound)
     ]
     return {"compound_id": compound.pk, "current": history[-1] if history else None, "history": history}
 
@@ -296,7 +287,7 @@ def compound_status(request, compound_id: int):
 @router.post("/compounds/{int:compound_id}/status", response={201: CompoundStatusOut})
 def compound_status_set(request, compound_id: int, payload: StatusIn):
     compound = registry_selectors.compound_get(request.user, compound_id)
-    risk_actions.compound_status_set(
+    actions.compound_status_set(
         actor=request.user, compound=compound, status=payload.status, on=payload.on, reason=payload.reason
     )
     return 201, _status_out(request.user, compound)

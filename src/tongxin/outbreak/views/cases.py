@@ -1,4 +1,6 @@
-"""Outbreak pages: parse the request, call one selector or action, render."""
+"""Pages of cases, contacts, transfers, isolations, check-ins, the follow-up list and the
+transmission graph, and the status panel of the registry's resident page: parse the request, call
+one selector or action, render."""
 
 from django.conf import settings
 from django.contrib import messages

@@ -1,13 +1,42 @@
-"""The "risk" colouring of the compound map: each unit by the strictest active area covering it,
-labelled with the level and the days until a lowering may be proposed ("高 3天")."""
+"""The outbreak module's colourings of the compound map, registered from OutbreakConfig.ready():
+"cases" (units with active cases) and "risk" (each unit by the strictest active area covering it,
+labelled with the level and the days until a lowering may be proposed: "高 3天")."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tongxin.outbreak.risk_selectors import level_band, sees_risk_levels, short_level_label, unit_risk
 from tongxin.outbreak.rules import active_rules
+from tongxin.outbreak.selectors import (
+    active_cases_by_unit,
+    level_band,
+    sees_risk_levels,
+    short_level_label,
+    unit_risk,
+)
 from tongxin.registry.selectors import MapMeasure
+
+
+class CasesMeasure(MapMeasure):
+    """Units with active cases in the darkest band; health roles only."""
+
+    def __init__(self):
+        # `key` only feeds the registry's peak count, which this measure does not use.
+        super().__init__(gettext_lazy("阳性病例"), "residents", share=False)
+
+    def visible_to(self, user) -> bool:
+        return bool(getattr(user, "sees_health_data", False))
+
+    def unit_rows(self, user, compound, unit_ids):
+        counts = active_cases_by_unit(user, compound, unit_ids)
+        return {unit_id: {"active_cases": n} for unit_id, n in counts.items()}
+
+    def cell(self, row, peak):
+        n = row.get("active_cases", 0)
+        return (1.0 if n else 0.0), str(n)
+
+    def legend(self, peak):
+        return [("b4", _("有阳性病例")), ("b0", _("无阳性病例"))]
 
 
 class RiskMeasure(MapMeasure):

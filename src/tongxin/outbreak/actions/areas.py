@@ -2,12 +2,10 @@
 lifting, and the compound's quiet / sealed / unsealed history.
 
 Raising is done by a person with a reason. Lowering is proposed by the system
-(`risk_selectors.lowering_proposals`) and confirmed by a person with the version they saw: the
+(`selectors.areas.lowering_proposals`) and confirmed by a person with the version they saw: the
 row is written with `UPDATE ... WHERE version = expected`, so of two people confirming the same
 proposal at once exactly one succeeds and the other is told to reload. After a level changes, the
 stored status of every resident the area covers is recomputed.
-
-Re-exported from `outbreak.actions`, where the module's other writes live.
 """
 
 import datetime
@@ -20,19 +18,15 @@ from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
 from tongxin.core.scoping import building_ids, scope_q
+from tongxin.outbreak.errors import StaleEdit
 from tongxin.outbreak.models import CompoundStatusChange, RiskArea, RiskAreaEvent
 from tongxin.outbreak.rules import active_rules
+from tongxin.outbreak.selectors.areas import lowering_state
+from tongxin.outbreak.status import status_recompute
 from tongxin.registry.models import Building, Compound, Household, Resident, Unit
 
 Scope = RiskArea.Scope
 Kind = RiskAreaEvent.Kind
-
-
-class StaleVersion(ValidationError):
-    """The record changed since the actor read it: nothing was written (the API answers 409)."""
-
-    def __init__(self):
-        super().__init__(_("记录已被他人修改，请刷新后重试"), code="stale")
 
 
 def _restricted_buildings(actor) -> list[int] | None:
@@ -103,12 +97,7 @@ def area_resident_ids(area: RiskArea) -> list[int]:
 
 
 def _recompute_residents(area: RiskArea) -> None:
-    """Recompute the stored status of the area's residents (their risk level changed).
-
-    Imported here: the status engine imports the risk areas' selectors, not the other way round.
-    """
-    from tongxin.outbreak.status import status_recompute
-
+    """Recompute the stored status of the area's residents (their risk level changed)."""
     ids = area_resident_ids(area)
     if ids:
         status_recompute(ids)
@@ -140,7 +129,7 @@ def _versioned_update(area: RiskArea, expected_version: int, **changes) -> None:
         version=F("version") + 1, **changes
     )
     if written != 1:
-        raise StaleVersion()
+        raise StaleEdit()
     for name, value in changes.items():
         setattr(area, name, value)
     area.version = expected_version + 1
@@ -286,15 +275,13 @@ def area_lower(
     Refused when the rule does not hold on `on` (today by default) or the area changed since the
     actor read it (`expected_version`).
     """
-    from tongxin.outbreak.risk_selectors import lowering_state
-
     require_health_actor(actor, area.compound_id, area.building_id)
     on = on or timezone.localdate()
     _check_on(on)
     reason = _reason(reason, required=False)
     fresh = RiskArea.objects.filter(pk=area.pk).first()
     if fresh is None or fresh.version != expected_version:
-        raise StaleVersion()
+        raise StaleEdit()
     if fresh.lifted_on is not None:
         raise ValidationError(_("该风险区已解除"))
     rules = active_rules()
@@ -334,7 +321,7 @@ def area_lift(
     _check_on(on)
     fresh = RiskArea.objects.filter(pk=area.pk).first()
     if fresh is None or (expected_version is not None and fresh.version != expected_version):
-        raise StaleVersion()
+        raise StaleEdit()
     if fresh.lifted_on is not None:
         raise ValidationError(_("该风险区已解除"))
     if on < fresh.level_since:
