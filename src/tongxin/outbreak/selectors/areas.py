@@ -22,7 +22,6 @@ When an area may be lowered (one definition, used by the proposals, the pages an
 import datetime
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import F, FilteredRelation, Q
 from django.http import Http404
 from django.utils import timezone
@@ -31,7 +30,7 @@ from django.utils.translation import gettext as _
 from tongxin.core.scoping import building_ids, scope_q
 from tongxin.outbreak.models import CompoundStatusChange, RiskArea, RiskAreaEvent
 from tongxin.outbreak.rules import Level, RuleSet, active_rules
-from tongxin.registry.models import Compound, Household
+from tongxin.registry.models import Compound
 
 
 def sees_risk_levels(user) -> bool:
@@ -350,18 +349,3 @@ def compound_status_current(
 ) -> StatusPeriod | None:
     history = compound_status_history(user, compound, today)
     return history[-1] if history else None
-
-
-def require_health_user(user) -> None:
-    if not user.sees_health_data:
-        raise PermissionDenied(_("无权查看防控信息"))
-
-
-def household_of(compound: Compound, building_number: str, unit_number: str, room: str) -> Household | None:
-    return (
-        Household.objects.filter(
-            compound=compound, unit__building__number=building_number, unit__number=unit_number, room=room
-        )
-        .select_related("unit__building")
-        .first()
-    )
