@@ -310,7 +310,7 @@ def contact_list(
     rows = list(
         selectors.contacts_visible(request.user)
         .filter(compound=scope)
-        .prefetch_related("cases")[offset : offset + limit + 1]
+        .prefetch_related(selectors.contact_cases_prefetch(request.user))[offset : offset + limit + 1]
     )
     items, next_offset = _page(rows, offset, limit)
     return {"items": [_contact_out(c) for c in items], "next_offset": next_offset}

@@ -61,6 +61,12 @@ def isolations_visible(user):
     return Isolation.objects.filter(health_scope_q(user, Isolation))
 
 
+def contact_cases_prefetch(user) -> Prefetch:
+    """A contact's cases as the user may see them: a grid worker's contact may have been exposed to
+    a case in a building that is not theirs, whose name must not show on the contact."""
+    return Prefetch("cases", cases_visible(user).only("id", "name", "compound_id").order_by("id"))
+
+
 def cases_of_compound(user, compound):
     """The compound's cases with the number of their contacts: two queries for any number."""
     return (
@@ -78,7 +84,7 @@ def contacts_of_compound(user, compound):
         contacts_visible(user)
         .filter(compound=compound)
         .select_related("household__unit__building", "became_case")
-        .prefetch_related(Prefetch("cases", Case.objects.only("id", "name", "compound_id")))
+        .prefetch_related(contact_cases_prefetch(user))
         .annotate(has_isolation=Exists(isolated))
         .order_by("-identified_on", "-id")
     )
@@ -113,7 +119,7 @@ def contact_get(user, contact_id, *, ip: str | None = None) -> Contact:
         contacts_visible(user)
         .filter(pk=contact_id)
         .select_related("compound", "building", "unit", "household", "became_case", "created_by")
-        .prefetch_related("cases", "isolations")
+        .prefetch_related(contact_cases_prefetch(user), "isolations")
         .first()
     )
     if contact is None:

@@ -218,3 +218,14 @@ def test_follow_up_and_graph(world, api, django_assert_max_num_queries):
         "edges"
     ]
     assert Contact.objects.count() == 6
+
+
+def test_a_grid_worker_gets_no_case_ids_of_other_buildings_with_a_contact(world, client):
+    case = a_case(world)  # 李建国, building 2
+    contact = a_contact(world, case)  # 王秀兰, building 1: the grid worker's
+    own_case = a_case(world, resident=world.child)  # building 1
+    contact.cases.add(own_case)
+    client.force_login(world.users[Role.GRID_WORKER])
+    assert client.get(f"{API}/contacts/{contact.pk}").json()["cases"] == [own_case.pk]
+    listing = client.get(f"{API}/contacts", {"compound": world.compound_a.pk}).json()
+    assert [(item["id"], item["cases"]) for item in listing["items"]] == [(contact.pk, [own_case.pk])]

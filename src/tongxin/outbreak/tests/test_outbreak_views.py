@@ -146,6 +146,18 @@ def test_a_grid_worker_sees_cases_in_their_buildings(world, as_role):
     assert "王小明" in listing and "李建国" not in listing
 
 
+def test_a_grid_worker_does_not_see_the_cases_of_other_buildings_through_a_contact(world, as_role):
+    """The elder (building 1, the grid worker's) is a contact of 李建国 (building 2, not theirs)."""
+    contact = a_contact(world, a_case(world))
+    client = as_role(Role.GRID_WORKER)
+    detail = client.get(reverse("outbreak:contact_detail", args=[contact.pk]))
+    listing = client.get(reverse("outbreak:contact_list", args=[world.compound_a.pk]))
+    assert detail.status_code == 200 and listing.status_code == 200
+    assert "王秀兰" in detail.content.decode() and "王秀兰" in listing.content.decode()
+    assert "李建国" not in detail.content.decode()
+    assert "李建国" not in listing.content.decode()
+
+
 def test_register_a_contact_and_transfer(world, as_role):
     case = a_case(world)
     client = as_role(Role.COMPOUND_MANAGER)
