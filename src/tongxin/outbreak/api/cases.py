@@ -7,10 +7,14 @@ import datetime
 from django.http import Http404
 from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
+from pydantic import AwareDatetime
 
 from tongxin.outbreak import selectors
 
 router = Router()
+
+# Times in request bodies carry their zone ("2022-11-14T10:00:00+08:00"): a time without one is
+# refused with 422 rather than guessed, and the actions never compare a naive time with now().
 
 
 MAX_PAGE = 100
@@ -33,14 +37,14 @@ class CaseIn(PersonIn):
     compound: int
     confirmed_on: datetime.date
     source: str = Field(..., description="pool_retest, single_test, antigen or external")
-    sampled_at: datetime.datetime | None = None
+    sampled_at: AwareDatetime | None = None
     note: str = Field("", max_length=500)
 
 
 class CasePatch(Schema):
     version: int = Field(..., description="the version read; a different stored version answers 409")
     confirmed_on: datetime.date | None = None
-    sampled_at: datetime.datetime | None = None
+    sampled_at: AwareDatetime | None = None
     source: str | None = None
     note: str | None = Field(None, max_length=500)
     name: str | None = Field(None, max_length=50)
@@ -107,7 +111,7 @@ class ContactPage(Schema):
 class TransferIn(Schema):
     compound: int
     vehicle: str = Field(..., max_length=50)
-    departed_at: datetime.datetime
+    departed_at: AwareDatetime
     destination: str = Field(..., max_length=100)
     escort: str = Field("", max_length=100)
     contacts: list[int] = Field(..., min_length=1)

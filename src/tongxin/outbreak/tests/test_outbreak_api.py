@@ -5,7 +5,7 @@ import pytest
 from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
 from tongxin.outbreak import actions
-from tongxin.outbreak.models import Case, Contact, HealthCheckin
+from tongxin.outbreak.models import Case, Contact, HealthCheckin, Isolation, TransferBatch
 from tongxin.outbreak.tests.case_helpers import a_case, a_contact, days_ago, manager
 from tongxin.registry.tests.factories import make_resident, make_user
 
@@ -229,3 +229,40 @@ def test_a_grid_worker_gets_no_case_ids_of_other_buildings_with_a_contact(world,
     assert client.get(f"{API}/contacts/{contact.pk}").json()["cases"] == [own_case.pk]
     listing = client.get(f"{API}/contacts", {"compound": world.compound_a.pk}).json()
     assert [(item["id"], item["cases"]) for item in listing["items"]] == [(contact.pk, [own_case.pk])]
+
+
+@pytest.mark.parametrize("moment", ["2022-11-14T10:00:00", "2022-11-14 10:00"])
+def test_a_time_without_a_zone_is_422_and_writes_nothing(world, api, moment):
+    case = a_case(world)
+    contact = a_contact(world, case)
+    transfer = api.post(
+        f"{API}/transfer-batches",
+        {
+            "compound": world.compound_a.pk,
+            "vehicle": "蒙A·12345",
+            "departed_at": moment,
+            "destination": "隔离酒店",
+            "contacts": [contact.pk],
+        },
+        content_type="application/json",
+    )
+    created = api.post(
+        f"{API}/cases",
+        {
+            "compound": world.compound_a.pk,
+            "name": "外来人员",
+            "confirmed_on": str(days_ago(1)),
+            "source": "antigen",
+            "sampled_at": moment,
+        },
+        content_type="application/json",
+    )
+    patched = api.patch(
+        f"{API}/cases/{case.pk}",
+        {"version": case.version, "sampled_at": moment},
+        content_type="application/json",
+    )
+    assert [transfer.status_code, created.status_code, patched.status_code] == [422, 422, 422]
+    assert "timezone" in transfer.json()["detail"][0]["msg"]
+    assert not TransferBatch.objects.exists() and not Isolation.objects.exists()
+    assert Case.objects.count() == 1 and Case.objects.get().version == case.version
