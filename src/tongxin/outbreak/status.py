@@ -218,8 +218,11 @@ def _recompute_chunk(ids: list[int], now: dt.datetime) -> dict[int, ResidentStat
     )
     flagged = {f[0] for f in flags}
 
+    # Validity and yellow clearing count nucleic-acid samples (pool or single); an antigen
+    # self-test shows a positive but neither keeps a test valid nor clears a flag.
     last_sampled = dict(
         TestFact.objects.filter(resident_id__in=ids)
+        .exclude(method=TestFact.Method.ANTIGEN)
         .values("resident_id")
         .annotate(last=Max("sampled_at"))
         .values_list("resident_id", "last")
@@ -248,7 +251,8 @@ def _recompute_chunk(ids: list[int], now: dt.datetime) -> dict[int, ResidentStat
         if method == TestFact.Method.SINGLE:
             singles[resident_id].append((sampled_at, known))
         if result == TestFact.Result.NEGATIVE:
-            negatives[resident_id].append((sampled_at, known))
+            if method != TestFact.Method.ANTIGEN:
+                negatives[resident_id].append((sampled_at, known))
         else:
             positives.append((resident_id, method, sampled_at, known))
 

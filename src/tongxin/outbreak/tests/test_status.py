@@ -95,6 +95,25 @@ def test_overdue_counts_from_the_sampling_time_and_a_pending_sample_counts(w):
     assert late.last_sampled_at == at(10, 8)
 
 
+def test_an_antigen_self_test_is_not_a_nucleic_acid_sample(w):
+    """Overdue means no nucleic-acid sample ("核酸超时"): an antigen result does not clear it."""
+    sampled(w.elder, at(10, 8), "pending")
+    sampled(w.elder, at(12, 7), method="antigen")
+    status = read(w.elder, at(12, 9))
+    assert (status.overdue, status.last_sampled_at) == (True, at(10, 8))
+
+
+def test_antigen_negatives_do_not_clear_a_yellow_flag(w):
+    actions.flag_set(actor=None, resident=w.elder, kind="overlap", reason="", starts_at=at(10, 8))
+    sampled(w.elder, at(10, 9), method="antigen")
+    sampled(w.elder, at(11, 10), method="antigen")
+    assert read(w.elder, at(12, 12)).color == "yellow"
+    sampled(w.elder, at(12, 13), method="pool")
+    assert read(w.elder, at(13, 0)).color == "yellow"  # one nucleic-acid negative of the two
+    sampled(w.elder, at(13, 14), method="pool")
+    assert read(w.elder, at(13, 21)).color == "green"
+
+
 def test_validity_is_not_moved_by_a_late_result(w):
     fact = sampled(w.elder, at(10, 8), "pending")
     actions.test_fact_set_result(actor=None, fact=fact, result="negative", result_at=at(11, 20))
@@ -188,16 +207,19 @@ def test_a_close_contact_not_yet_isolated_is_red_for_the_rule_sets_days(w, setti
     assert read(w.child, at(16)).reasons[0] == "密接，集中隔离至11月21日"
 
 
-@pytest.mark.parametrize(("method", "reason"), [("single", "核酸阳性"), ("antigen", "抗原阳性")])
-def test_a_positive_test_without_a_case_yet_is_red(w, method, reason):
+@pytest.mark.parametrize(
+    ("method", "reasons"),
+    [("single", ["核酸阳性"]), ("antigen", ["抗原阳性", OVERDUE_48])],  # an antigen test is no sample
+)
+def test_a_positive_test_without_a_case_yet_is_red(w, method, reasons):
     sampled(w.elder, at(14, 8), "positive", method=method)
     status = read(w.elder, at(14, 20))
-    assert (status.color, status.reasons, status.until) == ("red", [reason], None)
+    assert (status.color, status.reasons, status.until) == ("red", reasons, None)
     Case.objects.create(
         compound=w.compound_a, resident=w.elder, name=w.elder.name, confirmed_on=on(14), source="single_test"
     )
     status_recompute([w.elder.pk])
-    assert read(w.elder, at(14, 20)).reasons == ["阳性感染者"]
+    assert read(w.elder, at(14, 20)).reasons == ["阳性感染者", *reasons[1:]]
 
 
 # -- yellow -------------------------------------------------------------------------------------
