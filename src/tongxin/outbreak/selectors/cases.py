@@ -258,9 +258,14 @@ def followup_list(user, compound, on: datetime.date | None = None) -> dict:
         if resident_id:
             checkin_days.setdefault(("res", resident_id), set()).add(day)
     sampled_days: dict[int, set[datetime.date]] = {}
-    for resident_id, at in TestFact.objects.filter(
-        resident_id__in=resident_ids, sampled_at__gte=_day_start(window_start), sampled_at__lt=end
-    ).values_list("resident_id", "sampled_at"):
+    # Test days ask for a nucleic-acid sample: an antigen self-test does not count for them.
+    for resident_id, at in (
+        TestFact.objects.filter(
+            resident_id__in=resident_ids, sampled_at__gte=_day_start(window_start), sampled_at__lt=end
+        )
+        .exclude(method=TestFact.Method.ANTIGEN)
+        .values_list("resident_id", "sampled_at")
+    ):
         sampled_days.setdefault(resident_id, set()).add(timezone.localdate(at))
     rows = []
     for iso in isolations:

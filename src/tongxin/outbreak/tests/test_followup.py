@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from tongxin.accounts.models import Role
 from tongxin.outbreak import actions, selectors
@@ -23,13 +24,13 @@ def isolate(world, resident, *, starts, rule="high_risk_leaver", **fields):
     )
 
 
-def sampled(resident, days_back):
+def sampled(resident, days_back, method="pool"):
     """A sample taken on a past day (the mass-testing module writes these; its history predates us)."""
     return SampleFact.objects.create(
         resident=resident,
         compound_id=resident.compound_id,
         sampled_at=at_local(days_ago(days_back), 7),
-        method="pool",
+        method=method,
     )
 
 
@@ -102,6 +103,25 @@ def test_sampling_and_checking_in_clear_today(world, scene):
     data = selectors.followup_list(manager(world), world.compound_a)
     assert names(data["test"]) == ["李建国"]
     assert names(data["checkin"]) == ["李建国"]
+
+
+def test_an_antigen_self_test_is_not_the_test_days_sample(world, scene):
+    sampled(world.elder, 0, method="antigen")
+    data = selectors.followup_list(manager(world), world.compound_a)
+    assert names(data["test"]) == ["李建国", "王秀兰"]
+    assert {row.isolation.name: row.sampled_today for row in data["rows"]}["王秀兰"] is False
+    sampled(world.elder, 0)
+    data = selectors.followup_list(manager(world), world.compound_a)
+    assert {row.isolation.name: row.sampled_today for row in data["rows"]}["王秀兰"] is True
+
+
+def test_a_date_that_cannot_be_read_shows_today_and_says_so(world, scene, client):
+    client.force_login(manager(world))
+    html = client.get(
+        f"/outbreak/compounds/{world.compound_a.pk}/follow-up/?date=2022-13-45"
+    ).content.decode()
+    assert "日期格式不对（应为2022-11-14这样的格式），已显示今天。" in html
+    assert timezone.localdate().isoformat() in html
 
 
 def test_an_earlier_date(world, scene):

@@ -388,12 +388,14 @@ def isolation_release(request, isolation_id: int):
     )
 
 
-def _parse_day(value: str | None):
+def _parse_day(request, value: str | None):
+    """The day asked for; a date that cannot be read shows today, and says so."""
     import datetime
 
     try:
         return datetime.date.fromisoformat(value) if value else timezone.localdate()
     except ValueError:
+        messages.error(request, _("日期格式不对（应为2022-11-14这样的格式），已显示今天。"))
         return timezone.localdate()
 
 
@@ -402,7 +404,7 @@ def followup(request, compound_id: int):
     import datetime
 
     compound = _health_compound(request, compound_id)
-    on = _parse_day(request.GET.get("date"))
+    on = _parse_day(request, request.GET.get("date"))
     data = selectors.followup_list(request.user, compound, on)
     return render(
         request,
