@@ -22,6 +22,7 @@ class Level:
     lower_to: str | None = None  # the level it drops to when the rule holds; None: lifted
     days: int | None = None  # consecutive days with no new positive before lowering
     screening_day: int | None = None  # an all-negative screening on or after this day of the clock
+    short: str = ""  # the name in a map cell: 高, 封控
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ BUILT_IN: dict[str, dict] = {
     "2022-11": {
         "label": _("2022年11月“二十条”：高风险区/低风险区"),
         "levels": {
-            "high": {"label": _("高风险区"), "rank": 2, "lower_to": None, "days": 5},
+            "high": {"label": _("高风险区"), "short": _("高"), "rank": 2, "lower_to": None, "days": 5},
         },
         "raise_level": "high",
         "close_contact": {
@@ -77,8 +78,22 @@ BUILT_IN: dict[str, dict] = {
     "2022-06": {
         "label": _("2022年6月第九版：高/中/低风险区"),
         "levels": {
-            "high": {"label": _("高风险区"), "rank": 3, "lower_to": "medium", "days": 7, "screening_day": 7},
-            "medium": {"label": _("中风险区"), "rank": 2, "lower_to": None, "days": 7, "screening_day": 7},
+            "high": {
+                "label": _("高风险区"),
+                "short": _("高"),
+                "rank": 3,
+                "lower_to": "medium",
+                "days": 7,
+                "screening_day": 7,
+            },
+            "medium": {
+                "label": _("中风险区"),
+                "short": _("中"),
+                "rank": 2,
+                "lower_to": None,
+                "days": 7,
+                "screening_day": 7,
+            },
         },
         "raise_level": "high",
         "close_contact": {
@@ -94,6 +109,7 @@ BUILT_IN: dict[str, dict] = {
         "levels": {
             "sealed": {
                 "label": _("封控区"),
+                "short": _("封控"),
                 "rank": 3,
                 "lower_to": "controlled",
                 "days": 7,
@@ -101,12 +117,13 @@ BUILT_IN: dict[str, dict] = {
             },
             "controlled": {
                 "label": _("管控区"),
+                "short": _("管控"),
                 "rank": 2,
                 "lower_to": "precaution",
                 "days": 7,
                 "screening_day": 6,
             },
-            "precaution": {"label": _("防范区"), "rank": 1, "lower_to": None, "days": 14},
+            "precaution": {"label": _("防范区"), "short": _("防范"), "rank": 1, "lower_to": None, "days": 14},
         },
         "raise_level": "sealed",
         "close_contact": {

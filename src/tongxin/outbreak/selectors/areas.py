@@ -270,12 +270,8 @@ def level_bands() -> dict[str, str]:
 
 
 def short_level_label(level: Level) -> str:
-    """高风险区 -> 高, 封控区 -> 封控: the level's name without its "area" suffix, for map cells."""
-    label = str(level.label)
-    for suffix in (_("风险区"), _("区")):
-        if label.endswith(suffix) and len(label) > len(suffix):
-            return label[: -len(suffix)]
-    return label
+    """The level's short name for map cells (高, 封控), from the rule set; its full name otherwise."""
+    return str(level.short or level.label)
 
 
 def unit_risk(
