@@ -259,6 +259,25 @@ def resident_update(*, actor, resident: Resident, phone: str | None = None, **ch
     return resident
 
 
+# Modules that keep something per resident that depends on where they live (the outbreak module's
+# status carries the risk level of the home) register here from their AppConfig.ready(), so the
+# registry tells them about moves without importing them.
+RESIDENTS_MOVED_LISTENERS: list = []
+
+
+def register_residents_moved_listener(listener) -> None:
+    """`listener(resident_ids)` runs inside the transaction that moved those residents."""
+    if listener not in RESIDENTS_MOVED_LISTENERS:
+        RESIDENTS_MOVED_LISTENERS.append(listener)
+
+
+def residents_moved(resident_ids) -> None:
+    ids = sorted(set(resident_ids))
+    if ids:
+        for listener in RESIDENTS_MOVED_LISTENERS:
+            listener(ids)
+
+
 @transaction.atomic
 def resident_move(*, actor, resident: Resident, household: Household) -> Resident:
     """Move a resident to the household where they now live (compound, building and unit follow)."""
@@ -281,6 +300,7 @@ def resident_move(*, actor, resident: Resident, household: Household) -> Residen
         fields="household",
         detail={"from": before, "to": str(household)},
     )
+    residents_moved([resident.pk])
     return resident
 
 

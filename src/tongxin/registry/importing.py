@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from tongxin.core.crypto import FieldProtector
 from tongxin.core.documents import ID_TYPE_MAINLAND, DocumentError, normalise, parse_mobile
 from tongxin.core.masking import mask_id_number, mask_phone
+from tongxin.registry.actions import residents_moved
 from tongxin.registry.models import Building, Compound, Household, Resident, Unit
 
 BATCH_SIZE = 1000
@@ -928,3 +929,5 @@ def _update(plans: list[_Plan], households: dict[tuple[int, str], int], protecto
         resident.updated_at = now
         residents.append(resident)
     Resident.objects.bulk_update(residents, sorted(fields), batch_size=500)
+    if "household" in fields:
+        residents_moved(plan.existing.pk for plan in plans if "household" in plan.changes)
