@@ -459,7 +459,8 @@ def transfer_batch_create(
     contacts,
 ):
     """One trip to central isolation: each contact gets the central and home isolations of the
-    close-contact plan of the active rule set, central starting on the departure date (day 1)."""
+    close-contact plan of the active rule set, central starting on the departure date (day 1).
+    No contact can leave before the day they were identified."""
     from tongxin.outbreak.models import Contact, Isolation, TransferBatch
     from tongxin.outbreak.rules import active_rules
 
@@ -485,6 +486,12 @@ def transfer_batch_create(
         )
         if len(visible) != len({c.pk for c in contacts}):
             raise PermissionDenied(_("无权处理该记录"))
+    departed_on = timezone.localdate(departed_at)
+    unidentified = sorted({c.name for c in contacts if c.identified_on > departed_on})
+    if unidentified:
+        raise ValidationError(
+            {"departed_at": _("出发时间早于密接判定日期：%(names)s") % {"names": "、".join(unidentified)}}
+        )
     placed = sorted(
         Isolation.objects.filter(contact__in=contacts)
         .order_by("contact__name")
@@ -501,7 +508,7 @@ def transfer_batch_create(
         escort=(escort or "").strip()[:100],
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    periods = _plan_isolations(active_rules(), timezone.localdate(departed_at))
+    periods = _plan_isolations(active_rules(), departed_on)
     created_by = actor if getattr(actor, "pk", None) else None
     Isolation.objects.bulk_create(
         [

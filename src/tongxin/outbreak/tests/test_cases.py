@@ -12,12 +12,13 @@ from django.http import Http404
 from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
 from tongxin.outbreak import actions, selectors
-from tongxin.outbreak.models import Case, Contact, HealthCheckin, Isolation
+from tongxin.outbreak.models import Case, Contact, HealthCheckin, Isolation, TransferBatch
 from tongxin.outbreak.tests.case_helpers import a_case, a_contact, at_local, days_ago, manager
-from tongxin.registry.tests.factories import make_user
+from tongxin.registry.tests.factories import make_resident, make_user
 
 
-def transfer(world, contacts, *, departed=4):
+def transfer(world, contacts, *, departed=2):
+    """Depart at 20:00 `departed` days ago: by default the day `a_contact` identifies the contact."""
     return actions.transfer_batch_create(
         actor=manager(world),
         compound=world.compound_a,
@@ -41,8 +42,8 @@ def plan_of(contact):
 
 def test_close_contact_plan_2022_11_is_5_central_then_3_home(world):
     contact = a_contact(world, a_case(world))
-    batch = transfer(world, [contact], departed=4)
-    start = days_ago(4)
+    batch = transfer(world, [contact], departed=2)
+    start = days_ago(2)
     d = datetime.timedelta
     assert plan_of(contact) == [
         ("central", start, start + d(days=4), [1, 2, 3, 5]),
@@ -124,6 +125,28 @@ def test_monitoring_needs_explicit_days(world):
     )
     assert (iso.planned_end_on, iso.test_days) == (days_ago(0) + datetime.timedelta(days=2), [3])
     assert Isolation.objects.count() == 1
+
+
+def test_a_batch_cannot_depart_before_its_contacts_were_identified(world):
+    case = a_case(world)
+    elder = a_contact(world, case, identified=1)  # 王秀兰
+    zhang = a_contact(world, case, resident=make_resident(world.home_a1, name="张三"), identified=1)
+    early = a_contact(world, case, resident=make_resident(world.home_a1, name="李四"), identified=3)
+    with pytest.raises(ValidationError) as error:
+        transfer(world, [zhang, early, elder], departed=2)
+    assert error.value.message_dict == {"departed_at": ["出发时间早于密接判定日期：张三、王秀兰"]}
+    assert not TransferBatch.objects.exists() and not Isolation.objects.exists()
+    assert AuditLog.objects.filter(object_type="outbreak.transferbatch").count() == 0
+    # Departing on the day of identification, even just after midnight, is possible.
+    batch = actions.transfer_batch_create(
+        actor=manager(world),
+        compound=world.compound_a,
+        vehicle="蒙A·12345",
+        departed_at=at_local(days_ago(1), 0),
+        destination="赛罕区集中隔离点",
+        contacts=[zhang, early, elder],
+    )
+    assert Isolation.objects.filter(batch=batch, starts_on=days_ago(1)).count() == 3
 
 
 def test_a_contact_is_transferred_once(world):
@@ -281,6 +304,16 @@ def test_a_contact_cannot_be_the_case_themself(world):
         )
     assert error.value.message_dict == {"resident": ["密接不能是病例本人"]}
     assert Contact.objects.count() == 0
+
+
+def test_a_contact_cannot_be_identified_in_the_future(world):
+    case = a_case(world)
+    with pytest.raises(ValidationError) as error:
+        a_contact(world, case, identified=-1)
+    assert error.value.message_dict == {"identified_on": ["判定日期不能晚于今天"]}
+    assert Contact.objects.count() == 0
+    # Identification may precede the formal confirmation of the case.
+    assert a_contact(world, case, identified=5).identified_on == days_ago(5)
 
 
 def test_a_contact_links_to_several_cases_of_one_compound(world):

@@ -110,7 +110,7 @@ def test_contacts_transfer_release_and_checkin(world, api):
     assert response.status_code == 400 and response.json()["detail"] == "密接不能是病例本人"
     response = api.post(
         f"{API}/contacts",
-        {"cases": [case.pk], "resident": world.elder.pk, "identified_on": str(days_ago(0))},
+        {"cases": [case.pk], "resident": world.elder.pk, "identified_on": str(days_ago(1))},
         content_type="application/json",
     )
     assert response.status_code == 201 and response.json()["cases"] == [case.pk]
@@ -166,6 +166,27 @@ def test_contacts_transfer_release_and_checkin(world, api):
         content_type="application/json",
     )
     assert stale.status_code in (400, 409)
+
+
+def test_a_transfer_departing_before_identification_is_400_and_writes_nothing(world, api):
+    contact = a_contact(world, a_case(world), identified=1)
+    response = api.post(
+        f"{API}/transfer-batches",
+        {
+            "compound": world.compound_a.pk,
+            "vehicle": "蒙A·1",
+            "departed_at": f"{days_ago(2)}T23:30:00+08:00",
+            "destination": "隔离酒店",
+            "contacts": [contact.pk],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "出发时间早于密接判定日期：王秀兰",
+        "errors": {"departed_at": ["出发时间早于密接判定日期：王秀兰"]},
+    }
+    assert not TransferBatch.objects.exists() and not Isolation.objects.exists()
 
 
 def test_a_resident_checks_in_through_the_api_for_their_household_only(world, client):
