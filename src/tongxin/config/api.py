@@ -17,10 +17,12 @@ from ninja.security import django_auth
 from tongxin.outbreak.api import router as outbreak_router
 from tongxin.outbreak.errors import StaleEdit
 from tongxin.registry.api import router as registry_router
+from tongxin.testing.api import router as testing_router
 
 api = NinjaAPI(title="Tongxin API", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("/", registry_router)
 api.add_router("/outbreak/", outbreak_router)
+api.add_router("/testing/", testing_router)
 
 
 @api.exception_handler(Http404)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "tongxin.accounts",
     "tongxin.registry",
     "tongxin.outbreak",
+    "tongxin.testing",
 ]
 
 MIDDLEWARE = [
@@ -202,3 +203,18 @@ NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
 # Outbreak rules: one of tongxin.outbreak.rules.BUILT_IN, tuned by a JSON object merged over it.
 TONGXIN_RULE_SET = os.environ.get("TONGXIN_RULE_SET", "2022-11")
 TONGXIN_RULES = os.environ.get("TONGXIN_RULES", "{}")
+
+# Mass testing. Throughput of one sampling table in people per hour (the published sizing: one
+# table per 600-800 people, samplers = population / 360 for a 24 h round); a unit's time slot is
+# its people divided by what its point's tables sample in that time, rounded up to SLOT_ROUND
+# minutes. Tube codes starting with one of these prefixes carry their pool size ("S:1,T:10");
+# other codes take the table's setting. A tube bag holds BAG_SIZE tubes.
+TONGXIN_TABLE_PEOPLE_PER_HOUR = int(os.environ.get("TONGXIN_TABLE_PEOPLE_PER_HOUR", "120"))
+TONGXIN_SLOT_ROUND_MINUTES = int(os.environ.get("TONGXIN_SLOT_ROUND_MINUTES", "10"))
+TONGXIN_PEOPLE_PER_TABLE = int(os.environ.get("TONGXIN_PEOPLE_PER_TABLE", "700"))
+TONGXIN_PEOPLE_PER_POINT = int(os.environ.get("TONGXIN_PEOPLE_PER_POINT", "2500"))
+TONGXIN_PEOPLE_PER_SAMPLER = int(os.environ.get("TONGXIN_PEOPLE_PER_SAMPLER", "360"))
+TONGXIN_TUBE_POOL_PREFIXES = os.environ.get("TONGXIN_TUBE_POOL_PREFIXES", "S:1,F:5,T:10,W:20")
+TONGXIN_BAG_SIZE = int(os.environ.get("TONGXIN_BAG_SIZE", "20"))
+TONGXIN_SYNC_MAX_BATCH = int(os.environ.get("TONGXIN_SYNC_MAX_BATCH", "5000"))
+TONGXIN_LAB_MAX_BYTES = int(os.environ.get("TONGXIN_LAB_MAX_BYTES", str(200 * 1024 * 1024)))

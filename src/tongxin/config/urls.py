@@ -16,5 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("outbreak/", include("tongxin.outbreak.urls")),
+    path("testing/", include("tongxin.testing.urls")),
     path("", include("tongxin.registry.urls")),
 ]

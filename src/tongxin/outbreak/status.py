@@ -62,6 +62,7 @@ REASONS = {
     "flag_arrival": gettext_noop("外地返回"),
     "flag_other": gettext_noop("其他风险"),
     "overdue": gettext_noop("超过%(hours)d小时未采样"),
+    "household_review": gettext_noop("同户人员混采阳性待复核，居家管控"),
 }
 WHO = {  # the rule or contact kind a sentence starts with
     "close_contact": gettext_noop("密接"),
@@ -94,6 +95,29 @@ class Status:
                 timezone.localtime(self.last_sampled_at).isoformat() if self.last_sampled_at else None
             ),
         }
+
+
+# Other modules add facts without this module importing them: a test source gives, for a list of
+# resident ids, rows (resident_id, method, result, sampled_at, result_at) in TestFact's vocabulary
+# (mass testing's person-samples); a hold source gives (resident_id, hold) pairs built with `_hold`
+# (a household kept home while a pool is reviewed).
+_TEST_SOURCES: list = []
+_HOLD_SOURCES: list = []
+
+
+def register_test_source(source) -> None:
+    if source not in _TEST_SOURCES:
+        _TEST_SOURCES.append(source)
+
+
+def register_hold_source(source) -> None:
+    if source not in _HOLD_SOURCES:
+        _HOLD_SOURCES.append(source)
+
+
+def make_hold(color: str, code: str, since: dt.datetime, until: dt.datetime | None, **args) -> dict:
+    """A hold for a hold source (the same shape `status_recompute` stores)."""
+    return _hold(color, code, since, until, **args)
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -236,12 +260,27 @@ def _recompute_chunk(ids: list[int], now: dt.datetime) -> dict[int, ResidentStat
     )
     if flagged:
         relevant |= Q(resident_id__in=flagged, result=TestFact.Result.NEGATIVE)
-    for resident_id, method, result, sampled_at, result_at in (
+    rows = list(
         TestFact.objects.filter(resident_id__in=ids)
         .filter(relevant)
         .order_by("sampled_at", "id")
         .values_list("resident_id", "method", "result", "sampled_at", "result_at")
-    ):
+    )
+    if _TEST_SOURCES:
+        for source in _TEST_SOURCES:
+            for row in source(ids):
+                resident_id, method, result, sampled_at, _result_at = row
+                latest = last_sampled.get(resident_id)
+                if method != TestFact.Method.ANTIGEN and (latest is None or sampled_at > latest):
+                    last_sampled[resident_id] = sampled_at
+                if (
+                    result in (TestFact.Result.POSITIVE, TestFact.Result.POOL_POSITIVE)
+                    or (method == TestFact.Method.SINGLE and result == TestFact.Result.NEGATIVE)
+                    or (resident_id in flagged and result == TestFact.Result.NEGATIVE)
+                ):
+                    rows.append(row)
+        rows.sort(key=lambda r: r[3])
+    for resident_id, method, result, sampled_at, result_at in rows:
         known = result_at or sampled_at
         if result == TestFact.Result.POOL_POSITIVE or (
             result == TestFact.Result.POSITIVE and method == TestFact.Method.POOL
@@ -273,6 +312,10 @@ def _recompute_chunk(ids: list[int], now: dt.datetime) -> dict[int, ResidentStat
         if until is not None and until <= starts_at:
             continue
         holds[resident_id].append(_hold(YELLOW, f"flag_{kind}", starts_at, until))
+
+    for source in _HOLD_SOURCES:
+        for resident_id, hold in source(ids):
+            holds[resident_id].append(hold)
 
     areas = list(
         RiskArea.objects.filter(

@@ -445,3 +445,46 @@ def import_upload_get(user, upload_id):
     if upload is None:
         raise Http404
     return upload
+
+
+PERSON_CODE_RESOLVERS: list = []
+
+
+def register_person_code_resolver(resolver) -> None:
+    """Let another module turn the codes people carry (the entry pass's QR) into resident ids
+    without the registry knowing the format: `resolver(codes)` returns {code: resident_id} for
+    the codes it recognises and ignores the rest."""
+    if resolver not in PERSON_CODE_RESOLVERS:
+        PERSON_CODE_RESOLVERS.append(resolver)
+
+
+def resident_ids_by_codes(codes: list[str]) -> dict[str, int]:
+    """Not scoped: ids only, for a caller that scopes the residents it then reads."""
+    found: dict[str, int] = {}
+    for resolver in PERSON_CODE_RESOLVERS:
+        for code, resident_id in resolver([c for c in codes if c not in found]).items():
+            found.setdefault(code, resident_id)
+    return found
+
+
+def resident_ids_by_documents(numbers: list[str]) -> dict[str, int]:
+    """The residents holding these document numbers (as typed or scanned from the ID card), by
+    look-up hash, in one query; keys are the numbers as given. Not scoped: ids only."""
+    from tongxin.registry.actions import document_lookup_hash
+
+    by_hash: dict[str, str] = {}
+    for raw in numbers:
+        text = normalise(raw)
+        if not text:
+            continue
+        kinds = (
+            ["mainland_id"] if len(text) in (15, 18) and text[:17].isdigit() else Resident.DocumentType.values
+        )
+        for kind in kinds:
+            by_hash[document_lookup_hash(kind, text)] = raw
+    found: dict[str, int] = {}
+    for document_hash, resident_id in Resident.objects.filter(document_hash__in=list(by_hash)).values_list(
+        "document_hash", "pk"
+    ):
+        found[by_hash[document_hash]] = resident_id
+    return found

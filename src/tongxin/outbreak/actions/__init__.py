@@ -36,6 +36,7 @@ from tongxin.outbreak.actions.cases import (
 from tongxin.outbreak.actions.status import (
     flag_clear,
     flag_set,
+    statuses_sampled,
     test_fact_record,
     test_fact_set_result,
     test_facts_record_many,
@@ -69,6 +70,7 @@ __all__ = [
     "isolation_release",
     "parse_temperature",
     "require_health_actor",
+    "statuses_sampled",
     "test_fact_record",
     "test_fact_set_result",
     "test_facts_record_many",

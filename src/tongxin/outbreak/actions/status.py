@@ -4,13 +4,13 @@ write recomputes the stored status of the residents it concerns."""
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
 from tongxin.core.scoping import scope_q
-from tongxin.outbreak.models import StatusFlag, TestFact
+from tongxin.outbreak.models import ResidentStatus, StatusFlag, TestFact
 from tongxin.outbreak.status import status_recompute
 from tongxin.registry.models import Resident
 
@@ -184,3 +184,38 @@ def test_facts_record_many(
     )
     status_recompute([r.pk for r in residents])
     return len(residents)
+
+
+def statuses_sampled(pairs: list[tuple[int, datetime.datetime]]) -> int:
+    """Move the stored last sampling time of these residents forward, for a batch of pending
+    samples another module stored (a sampling table's sync).
+
+    A pending sample changes nothing in a status but the sampling time the overdue flag is read
+    from, so this is one set-based UPDATE instead of a recompute; residents without a stored row
+    get theirs computed on their first read. Returns the number of rows moved."""
+    latest: dict[int, datetime.datetime] = {}
+    for resident_id, sampled_at in pairs:
+        if resident_id not in latest or sampled_at > latest[resident_id]:
+            latest[resident_id] = sampled_at
+    if not latest:
+        return 0
+    table = ResidentStatus._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS s SET last_sampled_at = v.at "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+                "WHERE s.resident_id = v.id AND (s.last_sampled_at IS NULL OR s.last_sampled_at < v.at)",
+                [list(latest), list(latest.values())],
+            )
+            return cursor.rowcount
+        moved = 0
+        for resident_id, moment in latest.items():
+            at = connection.ops.adapt_datetimefield_value(moment)
+            cursor.execute(
+                f"UPDATE {table} SET last_sampled_at = %s "  # noqa: S608
+                "WHERE resident_id = %s AND (last_sampled_at IS NULL OR last_sampled_at < %s)",
+                [at, resident_id, at],
+            )
+            moved += cursor.rowcount
+        return moved

@@ -45,11 +45,13 @@ from tongxin.outbreak.selectors.cases import (
     own_isolations,
     resident_status_get,
     resident_status_of,
+    residents_tested_elsewhere,
     transfer_batch_get,
     transmission_graph,
 )
 
 __all__ = [
+    "residents_tested_elsewhere",
     "FollowUp",
     "LoweringState",
     "Proposal",

@@ -396,3 +396,36 @@ def resident_status_of(
         status=status_read(resident.pk, at=at),
         shows_reasons=bool(user.sees_health_data or own_household),
     )
+
+
+def residents_tested_elsewhere(compound_ids, on: datetime.date) -> dict[int, str]:
+    """Residents of these compounds who are tested where they are kept on `on`, not at home:
+    in central isolation ("central") or an active case taken away ("hospital"). Mass testing
+    leaves them out of the people a round expects. Two queries, whatever the number of
+    residents; not scoped: it returns ids only, for a selector that is."""
+    compound_ids = list(compound_ids)
+    found: dict[int, str] = {}
+    for resident_id in (
+        Isolation.objects.filter(
+            compound_id__in=compound_ids,
+            resident_id__isnull=False,
+            kind=Isolation.Kind.CENTRAL,
+            starts_on__lte=on,
+            planned_end_on__gte=on,
+        )
+        .filter(Q(released_on__isnull=True) | Q(released_on__gt=on))
+        .values_list("resident_id", flat=True)
+    ):
+        found[resident_id] = "central"
+    for resident_id in (
+        Case.objects.filter(
+            compound_id__in=compound_ids,
+            resident_id__isnull=False,
+            outcome=Case.Outcome.ACTIVE,
+            confirmed_on__lte=on,
+        )
+        .exclude(taken_to="")
+        .values_list("resident_id", flat=True)
+    ):
+        found.setdefault(resident_id, "hospital")
+    return found

@@ -1,0 +1,459 @@
+"""The sampling tables' sync: tubes opened, people sampled, tubes closed, bags sealed.
+
+A sampling table (a phone or a laptop with a barcode scanner) keeps its scans in the browser and
+sends them in batches whenever the server answers. Every event carries an id made on the device;
+the answer names each event either stored (a resend of something already stored is stored) or
+refused with a code and a sentence. Nothing is silently dropped.
+
+Events, in the order the device made them:
+- `{"id", "type": "tube_open", "at", "tube", "pool_size"?, "kind"?}`: pool size from the event,
+  else from the code's prefix (TONGXIN_TUBE_POOL_PREFIXES), else the table's setting.
+- `{"id", "type": "sample", "at", "tube", "person": {"resident": id} | {"document": number} |
+  {"code": pass QR}}`: one person swabbed into an open tube.
+- `{"id", "type": "tube_close", "at", "tube"}`
+- `{"id", "type": "bag_seal", "at", "bag", "tubes": [codes]}`: up to TONGXIN_BAG_SIZE closed tubes.
+
+A batch is one transaction and a fixed number of queries whatever its size: the events are handled
+by kind (opens, samples, closes, seals), which keeps the device's order for any one tube.
+"""
+
+import datetime
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongxin.accounts.models import Role
+from tongxin.core.audit import audit
+from tongxin.core.scoping import scope_q
+from tongxin.outbreak.actions import statuses_sampled
+from tongxin.registry.models import Compound, Resident
+from tongxin.registry.selectors import resident_ids_by_codes, resident_ids_by_documents
+from tongxin.testing.models import (
+    POOL_SIZES,
+    Bag,
+    Retest,
+    RoundCompound,
+    Sample,
+    SamplingTable,
+    TestRound,
+    Tube,
+)
+
+SAMPLING_ROLES = {Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER}
+CLOCK_SKEW = datetime.timedelta(minutes=10)  # a device clock this far ahead is still believed
+EVENT_TYPES = ("tube_open", "sample", "tube_close", "bag_seal")
+
+
+@dataclass
+class SyncResult:
+    stored: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)
+
+    def refuse(self, event_id, code: str, message: str, **extra) -> None:
+        self.refused.append({"id": str(event_id), "code": code, "message": message, **extra})
+
+    def to_dict(self) -> dict:
+        return {"stored": self.stored, "refused": self.refused}
+
+
+def pool_size_from_code(code: str) -> int | None:
+    """The pool size a tube code announces by its prefix, or None."""
+    for part in settings.TONGXIN_TUBE_POOL_PREFIXES.split(","):
+        prefix, _sep, size = part.strip().partition(":")
+        if prefix and code.upper().startswith(prefix.upper()) and size.isdigit():
+            return int(size)
+    return None
+
+
+def require_sampler(actor, table: SamplingTable) -> None:
+    if getattr(actor, "role", None) not in SAMPLING_ROLES:
+        raise PermissionDenied(_("当前角色不能采样"))
+    if not Compound.objects.filter(scope_q(actor, "compound"), pk=table.compound_id).exists():
+        raise PermissionDenied(_("无权在该采样台采样"))
+
+
+def _clean_events(events, result: SyncResult, round_: TestRound) -> list[dict]:
+    """Drop (and refuse) events whose shape or time cannot be right."""
+    now = timezone.now()
+    earliest = datetime.datetime.combine(
+        round_.day - datetime.timedelta(days=1), datetime.time.min, tzinfo=timezone.get_default_timezone()
+    )
+    seen: set[str] = set()
+    clean = []
+    for event in events:
+        event_id = event.get("id")
+        try:
+            event_id = str(uuid.UUID(str(event_id)))
+        except (ValueError, TypeError):
+            result.refuse(event_id, "bad_event", _("记录编号无效"))
+            continue
+        if event_id in seen:
+            continue  # the same event twice in one batch is answered once
+        seen.add(event_id)
+        kind, at = event.get("type"), event.get("at")
+        if kind not in EVENT_TYPES:
+            result.refuse(event_id, "bad_event", _("未知的记录类型"))
+        elif not isinstance(at, datetime.datetime) or timezone.is_naive(at):
+            result.refuse(event_id, "bad_time", _("时间须带时区"))
+        elif at > now + CLOCK_SKEW:
+            result.refuse(event_id, "bad_time", _("时间晚于现在，请检查设备时间"))
+        elif at < earliest:
+            result.refuse(event_id, "bad_time", _("时间早于本轮检测日期"))
+        elif kind in ("tube_open", "sample", "tube_close") and not str(event.get("tube") or "").strip():
+            result.refuse(event_id, "bad_event", _("缺少管码"))
+        elif kind == "bag_seal" and not str(event.get("bag") or "").strip():
+            result.refuse(event_id, "bad_event", _("缺少袋码"))
+        else:
+            clean.append({**event, "id": event_id})
+    return clean
+
+
+@transaction.atomic
+def sampling_sync(*, actor, table: SamplingTable, events: list[dict]) -> SyncResult:
+    """Store a sampling table's batch of events; see the module's docstring."""
+    require_sampler(actor, table)
+    if len(events) > settings.TONGXIN_SYNC_MAX_BATCH:
+        raise ValidationError(_("一次最多上传%(n)d条记录") % {"n": settings.TONGXIN_SYNC_MAX_BATCH})
+    round_ = TestRound.objects.get(pk=table.round_id)
+    result = SyncResult()
+    events = _clean_events(events, result, round_)
+    if round_.state == TestRound.State.CLOSED:
+        for event in events:
+            result.refuse(event["id"], "round_closed", _("本轮检测已结束"))
+        return result
+    by_type: dict[str, list[dict]] = defaultdict(list)
+    for event in events:
+        event["tube"] = str(event.get("tube") or "").strip().upper()
+        by_type[event["type"]].append(event)
+
+    codes = {e["tube"] for e in events if e["type"] != "bag_seal"}
+    codes |= {str(c).strip().upper() for e in by_type["bag_seal"] for c in (e.get("tubes") or [])}
+    tubes = {t.code: t for t in Tube.objects.select_for_update().filter(code__in=codes)} if codes else {}
+
+    _open_tubes(actor, table, round_, by_type["tube_open"], tubes, result)
+    sampled = _store_samples(actor, table, round_, by_type["sample"], tubes, result)
+    _close_tubes(round_, by_type["tube_close"], tubes, result)
+    _seal_bags(actor, table, round_, by_type["bag_seal"], tubes, result)
+
+    if sampled:
+        statuses_sampled(sampled)
+    if round_.state == TestRound.State.PLANNED and result.stored:
+        TestRound.objects.filter(pk=round_.pk, state=TestRound.State.PLANNED).update(
+            state=TestRound.State.SAMPLING
+        )
+    audit(
+        actor=actor,
+        action="sampling_sync",
+        obj=table,
+        detail={
+            "events": len(events),
+            "stored": len(result.stored),
+            "refused": len(result.refused),
+            "samples": len(sampled),
+        },
+    )
+    return result
+
+
+def _open_tubes(actor, table, round_, opens, tubes, result) -> None:
+    new = []
+    for event in opens:
+        code = event["tube"]
+        tube = tubes.get(code)
+        if tube is not None:
+            if tube.round_id == round_.pk:
+                result.stored.append(event["id"])  # a resend, or the same tube opened again
+            else:
+                result.refuse(
+                    event["id"], "tube_used", _("该试管已在其他轮次使用：%(code)s") % {"code": code}
+                )
+            continue
+        size = event.get("pool_size") or pool_size_from_code(code) or table.pool_size
+        if size not in POOL_SIZES:
+            result.refuse(event["id"], "bad_pool_size", _("混采人数须为1、5、10或20"))
+            continue
+        kind = event.get("kind") or (Tube.Kind.SINGLE if size == 1 else Tube.Kind.POOL)
+        if kind not in Tube.Kind.values:
+            result.refuse(event["id"], "bad_event", _("未知的试管类型"))
+            continue
+        tube = Tube(
+            code=code,
+            round_id=round_.pk,
+            table_id=table.pk,
+            compound_id=table.compound_id,
+            kind=kind,
+            pool_size=size,
+            opened_at=event["at"],
+            scan_id=event["id"],
+            opened_by=actor if getattr(actor, "pk", None) else None,
+        )
+        tubes[code] = tube
+        new.append(tube)
+        result.stored.append(event["id"])
+    if new:
+        Tube.objects.bulk_create(new)
+        for tube in Tube.objects.filter(code__in=[t.code for t in new]).only("pk", "code"):
+            tubes[tube.code].pk = tube.pk
+
+
+def _resolve_people(samples, round_, actor, result) -> dict[str, Resident]:
+    """Each sample event's person, among the residents the round covers and the actor may see;
+    events whose person is not found are refused."""
+    by_resident, by_document, by_code = {}, {}, {}
+    for event in samples:
+        person = event.get("person") or {}
+        if person.get("resident"):
+            by_resident[event["id"]] = person["resident"]
+        elif person.get("document"):
+            by_document[event["id"]] = str(person["document"])
+        elif person.get("code"):
+            by_code[event["id"]] = str(person["code"])
+    if by_document:
+        found = resident_ids_by_documents(list(set(by_document.values())))
+        by_resident |= {eid: found[number] for eid, number in by_document.items() if number in found}
+    if by_code:
+        found = resident_ids_by_codes(list(set(by_code.values())))
+        by_resident |= {eid: found[code] for eid, code in by_code.items() if code in found}
+    ids = set()
+    for value in by_resident.values():
+        try:
+            ids.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    covers = list(RoundCompound.objects.filter(round_id=round_.pk).prefetch_related("buildings"))
+    residents = {}
+    if ids:
+        people = Resident.objects.filter(scope_q(actor, "resident"), pk__in=ids).only(
+            "pk", "name", "compound_id", "building_id", "unit_id", "household_id", "created_at"
+        )
+        allowed = {c.compound_id: {b.pk for b in c.buildings.all()} for c in covers}
+        for person in people:
+            buildings = allowed.get(person.compound_id)
+            if buildings is None or (buildings and person.building_id not in buildings):
+                continue
+            residents[person.pk] = person
+    found = {}
+    for event in samples:
+        value = by_resident.get(event["id"])
+        try:
+            person = residents.get(int(value)) if value is not None else None
+        except (TypeError, ValueError):
+            person = None
+        if person is None:
+            result.refuse(event["id"], "unknown_person", _("查无此人，或不在本轮检测范围内"))
+        else:
+            found[event["id"]] = person
+    return found
+
+
+def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[int, datetime.datetime]]:
+    if not samples:
+        return []
+    already = set(
+        str(s)
+        for s in Sample.objects.filter(scan_id__in=[e["id"] for e in samples]).values_list(
+            "scan_id", flat=True
+        )
+    )
+    fresh = []
+    for event in samples:
+        if event["id"] in already:
+            result.stored.append(event["id"])
+        else:
+            fresh.append(event)
+    people = _resolve_people(fresh, round_, actor, result)
+    fresh = [e for e in fresh if e["id"] in people]
+    resident_ids = {p.pk for p in people.values()}
+    where = {}
+    for resident_id, code, label, at in Sample.objects.filter(
+        round_id=round_.pk, resident_id__in=resident_ids, is_retest=False
+    ).values_list("resident_id", "tube__code", "table__label", "sampled_at"):
+        where[resident_id] = (code, label, at)
+    open_retests = {
+        resident_id: pk
+        for pk, resident_id in Retest.objects.filter(
+            resident_id__in=resident_ids, state=Retest.State.OPEN
+        ).values_list("pk", "resident_id")
+    }
+    filling = Counter()
+    rows, retests_sampled = [], {}
+    for event in fresh:
+        person, tube = people[event["id"]], tubes.get(event["tube"])
+        if tube is None or tube.pk is None:
+            result.refuse(event["id"], "unknown_tube", _("试管未开管：%(code)s") % {"code": event["tube"]})
+            continue
+        if tube.round_id != round_.pk:
+            result.refuse(
+                event["id"], "tube_used", _("该试管已在其他轮次使用：%(code)s") % {"code": tube.code}
+            )
+            continue
+        if tube.closed_at is not None and tube.closed_at <= event["at"]:
+            result.refuse(event["id"], "tube_closed", _("试管已封管：%(code)s") % {"code": tube.code})
+            continue
+        if event["at"] < tube.opened_at:
+            result.refuse(event["id"], "bad_time", _("采样时间早于开管时间"))
+            continue
+        if event["at"] < person.created_at:
+            result.refuse(event["id"], "bad_time", _("采样时间早于该居民登记的时间"))
+            continue
+        retest = tube.pool_size == 1 and person.pk in open_retests and person.pk not in retests_sampled
+        if not retest and person.pk in where:
+            code, label, at = where[person.pk]
+            result.refuse(
+                event["id"],
+                "duplicate",
+                _("%(name)s本轮已采样：%(table)s，%(time)s，管码%(code)s")
+                % {
+                    "name": person.name,
+                    "table": label or "",
+                    "time": timezone.localtime(at).strftime("%H:%M"),
+                    "code": code,
+                },
+                where={"tube": code, "table": label or "", "at": timezone.localtime(at).isoformat()},
+            )
+            continue
+        if tube.people + filling[tube.code] >= tube.pool_size:
+            result.refuse(
+                event["id"],
+                "tube_full",
+                _("试管已满（%(n)d人）：%(code)s") % {"n": tube.pool_size, "code": tube.code},
+            )
+            continue
+        filling[tube.code] += 1
+        if retest:
+            retests_sampled[person.pk] = event["id"]
+        else:
+            where[person.pk] = (tube.code, table.label, event["at"])
+        rows.append(
+            Sample(
+                scan_id=event["id"],
+                round_id=round_.pk,
+                tube_id=tube.pk,
+                resident_id=person.pk,
+                compound_id=person.compound_id,
+                building_id=person.building_id,
+                unit_id=person.unit_id,
+                sampled_at=event["at"],
+                is_retest=retest,
+                table_id=table.pk,
+                recorded_by_id=getattr(actor, "pk", None),
+            )
+        )
+    if not rows:
+        return []
+    rows = _insert_samples(rows, result)
+    filling = _count_by_tube(rows, tubes)
+    for code, count in filling.items():
+        Tube.objects.filter(pk=tubes[code].pk).update(people=F("people") + count)
+        tubes[code].people += count
+    inserted = {str(row.scan_id) for row in rows}
+    for resident_id, scan_id in retests_sampled.items():
+        if scan_id not in inserted:
+            continue
+        sample_id = Sample.objects.filter(scan_id=scan_id).values_list("pk", flat=True).first()
+        Retest.objects.filter(pk=open_retests[resident_id]).update(
+            state=Retest.State.SAMPLED, sample_id=sample_id
+        )
+    result.stored.extend(str(row.scan_id) for row in rows)
+    return [(row.resident_id, row.sampled_at) for row in rows]
+
+
+def _count_by_tube(rows: list[Sample], tubes: dict[str, Tube]) -> Counter:
+    code_of = {tube.pk: code for code, tube in tubes.items()}
+    return Counter(code_of[row.tube_id] for row in rows)
+
+
+def _insert_samples(rows: list[Sample], result: SyncResult) -> list[Sample]:
+    """One bulk insert; if another table stored the same person (or this device the same scan) at
+    the same moment, the unique constraints refuse it: then row by row, each conflict answered."""
+    try:
+        with transaction.atomic():
+            Sample.objects.bulk_create(rows, batch_size=1000)
+        return rows
+    except IntegrityError:
+        pass
+    kept = []
+    for row in rows:
+        row.pk = None
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            if Sample.objects.filter(scan_id=row.scan_id).exists():
+                result.stored.append(str(row.scan_id))
+            else:
+                result.refuse(row.scan_id, "duplicate", _("本轮已采样（另一采样台刚刚上传）"))
+            continue
+        kept.append(row)
+    return kept
+
+
+def _close_tubes(round_, closes, tubes, result) -> None:
+    for event in closes:
+        tube = tubes.get(event["tube"])
+        if tube is None or tube.pk is None or tube.round_id != round_.pk:
+            result.refuse(
+                event["id"], "unknown_tube", _("本轮没有该试管：%(code)s") % {"code": event["tube"]}
+            )
+            continue
+        if tube.closed_at is not None:
+            result.stored.append(event["id"])
+            continue
+        if event["at"] < tube.opened_at:
+            result.refuse(event["id"], "bad_time", _("封管时间早于开管时间"))
+            continue
+        tube.closed_at = event["at"]
+        Tube.objects.filter(pk=tube.pk).update(closed_at=event["at"])
+        result.stored.append(event["id"])
+
+
+def _seal_bags(actor, table, round_, seals, tubes, result) -> None:
+    for event in seals:
+        code = str(event["bag"]).strip().upper()
+        existing = Bag.objects.filter(code=code).first()
+        if existing is not None:
+            if str(existing.scan_id) == event["id"]:
+                result.stored.append(event["id"])
+            else:
+                result.refuse(event["id"], "bag_used", _("该袋码已使用：%(code)s") % {"code": code})
+            continue
+        codes = [str(c).strip().upper() for c in (event.get("tubes") or [])]
+        if not codes or len(codes) > settings.TONGXIN_BAG_SIZE:
+            result.refuse(event["id"], "bad_bag", _("每袋1至%(n)d管") % {"n": settings.TONGXIN_BAG_SIZE})
+            continue
+        problems = [
+            c
+            for c in codes
+            if c not in tubes
+            or tubes[c].pk is None
+            or tubes[c].round_id != round_.pk
+            or tubes[c].closed_at is None
+            or tubes[c].bag_id is not None
+        ]
+        if problems:
+            result.refuse(
+                event["id"],
+                "bad_bag",
+                _("这些试管未封管、不在本轮或已装袋：%(codes)s") % {"codes": "、".join(problems[:5])},
+            )
+            continue
+        bag = Bag.objects.create(
+            code=code,
+            round_id=round_.pk,
+            table_id=table.pk,
+            compound_id=table.compound_id,
+            sealed_at=event["at"],
+            scan_id=event["id"],
+            sealed_by=actor if getattr(actor, "pk", None) else None,
+        )
+        Tube.objects.filter(pk__in=[tubes[c].pk for c in codes]).update(bag=bag)
+        for c in codes:
+            tubes[c].bag_id = bag.pk
+        result.stored.append(event["id"])

@@ -1,0 +1,5 @@
+"""JSON API of mass testing: coverage."""
+
+from ninja import Router
+
+router = Router(tags=["testing"])

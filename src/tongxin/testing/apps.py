@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class TestingConfig(AppConfig):
+    name = "tongxin.testing"
+    label = "testing"
+    verbose_name = "核酸检测"
+
+    def ready(self):
+        from tongxin.outbreak.status import register_hold_source, register_test_source
+        from tongxin.testing import status_sources
+
+        # The outbreak module reads a resident's samples and household reviews from here when it
+        # recomputes their status, without importing this module.
+        register_test_source(status_sources.samples_for_status)
+        register_hold_source(status_sources.household_review_holds)
