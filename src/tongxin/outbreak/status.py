@@ -99,8 +99,9 @@ class Status:
 
 # Other modules add facts without this module importing them: a test source gives, for a list of
 # resident ids, rows (resident_id, method, result, sampled_at, result_at) in TestFact's vocabulary
-# (mass testing's person-samples); a hold source gives (resident_id, hold) pairs built with `_hold`
-# (a household kept home while a pool is reviewed).
+# (mass testing's person-samples); a hold source gives, for the rows (id, compound_id, building_id,
+# unit_id, household_id) of the residents, (resident_id, hold) pairs built with `make_hold` (a
+# household kept home while a pool is reviewed). Each source should cost one query per call.
 _TEST_SOURCES: list = []
 _HOLD_SOURCES: list = []
 
@@ -314,7 +315,7 @@ def _recompute_chunk(ids: list[int], now: dt.datetime) -> dict[int, ResidentStat
         holds[resident_id].append(_hold(YELLOW, f"flag_{kind}", starts_at, until))
 
     for source in _HOLD_SOURCES:
-        for resident_id, hold in source(ids):
+        for resident_id, hold in source(residents):
             holds[resident_id].append(hold)
 
     areas = list(

@@ -9,7 +9,6 @@
 
 from tongxin.outbreak.models import TestFact
 from tongxin.outbreak.status import YELLOW, make_hold
-from tongxin.registry.models import Resident
 from tongxin.testing.models import Retest, Sample, Tube
 
 _RESULT = {
@@ -36,9 +35,9 @@ def samples_for_status(resident_ids: list[int]):
         )
 
 
-def household_review_holds(resident_ids: list[int]):
-    """One query for the households of these residents with open retests, one for those retests."""
-    homes = dict(Resident.objects.filter(pk__in=resident_ids).values_list("pk", "household_id"))
+def household_review_holds(residents: list[tuple]):
+    """One query: the open retests of these residents' households."""
+    homes = {row[0]: row[4] for row in residents}
     open_retests = list(
         Retest.objects.filter(
             household_id__in=set(homes.values()),
