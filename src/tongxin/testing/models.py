@@ -218,19 +218,42 @@ class Sample(models.Model):
     __test__ = False
 
     scan_id = models.UUIDField(unique=True)
-    round = models.ForeignKey(TestRound, on_delete=models.CASCADE, related_name="+")
+    # Every index and foreign-key check costs each of millions of inserts: the round and the
+    # resident are covered by the composite indexes below, and the place copies (compound,
+    # building, unit: the resident's at sampling time, for coverage by unit), the table and the
+    # recorder are written by the sync action from rows it has just read, so they carry no
+    # database constraint of their own (Django still applies on_delete).
+    round = models.ForeignKey(TestRound, on_delete=models.CASCADE, related_name="+", db_index=False)
     tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="samples")
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
-    compound = models.ForeignKey(Compound, on_delete=models.PROTECT, related_name="+")
-    building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="+")
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+", db_index=False)
+    compound = models.ForeignKey(
+        Compound, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     sampled_at = models.DateTimeField(_("采样时间"))
     is_retest = models.BooleanField(_("复核"), default=False)
     table = models.ForeignKey(
-        SamplingTable, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SamplingTable,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

@@ -21,16 +21,18 @@ import datetime
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.accounts.models import Role
 from tongxin.core.audit import audit
+from tongxin.core.db import server_bound_cursor
 from tongxin.core.scoping import scope_q
 from tongxin.outbreak.actions import statuses_sampled
 from tongxin.registry.models import Compound, Resident
@@ -61,6 +63,16 @@ class SyncResult:
 
     def to_dict(self) -> dict:
         return {"stored": self.stored, "refused": self.refused}
+
+
+def any_of(values, sql_type: str):
+    """The right-hand side of an `__in` filter for a long list: on PostgreSQL one array parameter
+    (`IN (SELECT unnest(%s::bigint[]))`) instead of a placeholder per value, which is what makes
+    a batch of thousands cheap to send and plan; elsewhere the list itself."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [values])  # noqa: S611
+    return values
 
 
 def pool_size_from_code(code: str) -> int | None:
@@ -203,7 +215,16 @@ def _open_tubes(actor, table, round_, opens, tubes, result) -> None:
             tubes[tube.code].pk = tube.pk
 
 
-def _resolve_people(samples, round_, actor, result) -> dict[str, Resident]:
+class Person(NamedTuple):
+    pk: int
+    name: str
+    compound_id: int
+    building_id: int
+    unit_id: int
+    created_at: datetime.datetime
+
+
+def _resolve_people(samples, round_, actor, result) -> dict[str, Person]:
     """Each sample event's person, among the residents the round covers and the actor may see;
     events whose person is not found are refused."""
     by_resident, by_document, by_code = {}, {}, {}
@@ -230,11 +251,11 @@ def _resolve_people(samples, round_, actor, result) -> dict[str, Resident]:
     covers = list(RoundCompound.objects.filter(round_id=round_.pk).prefetch_related("buildings"))
     residents = {}
     if ids:
-        people = Resident.objects.filter(scope_q(actor, "resident"), pk__in=ids).only(
-            "pk", "name", "compound_id", "building_id", "unit_id", "household_id", "created_at"
-        )
+        people = Resident.objects.filter(
+            scope_q(actor, "resident"), pk__in=any_of(ids, "bigint")
+        ).values_list(*Person._fields)
         allowed = {c.compound_id: {b.pk for b in c.buildings.all()} for c in covers}
-        for person in people:
+        for person in map(Person._make, people):
             buildings = allowed.get(person.compound_id)
             if buildings is None or (buildings and person.building_id not in buildings):
                 continue
@@ -258,7 +279,7 @@ def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[i
         return []
     already = set(
         str(s)
-        for s in Sample.objects.filter(scan_id__in=[e["id"] for e in samples]).values_list(
+        for s in Sample.objects.filter(scan_id__in=any_of([e["id"] for e in samples], "uuid")).values_list(
             "scan_id", flat=True
         )
     )
@@ -273,14 +294,16 @@ def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[i
     resident_ids = {p.pk for p in people.values()}
     where = {}
     for resident_id, code, label, at in Sample.objects.filter(
-        round_id=round_.pk, resident_id__in=resident_ids, is_retest=False
+        round_id=round_.pk, resident_id__in=any_of(resident_ids, "bigint"), is_retest=False
     ).values_list("resident_id", "tube__code", "table__label", "sampled_at"):
         where[resident_id] = (code, label, at)
     open_retests = {
         resident_id: pk
         for pk, resident_id in Retest.objects.filter(
-            resident_id__in=resident_ids, state=Retest.State.OPEN
-        ).values_list("pk", "resident_id")
+            resident_id__in=any_of(resident_ids, "bigint"), state=Retest.State.OPEN
+        )
+        .order_by()
+        .values_list("pk", "resident_id")
     }
     filling = Counter()
     rows, retests_sampled = [], {}
@@ -332,28 +355,25 @@ def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[i
         else:
             where[person.pk] = (tube.code, table.label, event["at"])
         rows.append(
-            Sample(
-                scan_id=event["id"],
-                round_id=round_.pk,
-                tube_id=tube.pk,
-                resident_id=person.pk,
-                compound_id=person.compound_id,
-                building_id=person.building_id,
-                unit_id=person.unit_id,
-                sampled_at=event["at"],
-                is_retest=retest,
-                table_id=table.pk,
-                recorded_by_id=getattr(actor, "pk", None),
+            SampleRow(
+                event["id"],
+                tube.pk,
+                person.pk,
+                person.compound_id,
+                person.building_id,
+                person.unit_id,
+                event["at"],
+                retest,
             )
         )
     if not rows:
         return []
-    rows = _insert_samples(rows, result)
+    rows = _insert_samples(rows, round_, table, actor, result)
     filling = _count_by_tube(rows, tubes)
+    _update_many(Tube, "people = people + v.n", ["n"], [(tubes[c].pk, n) for c, n in filling.items()])
     for code, count in filling.items():
-        Tube.objects.filter(pk=tubes[code].pk).update(people=F("people") + count)
         tubes[code].people += count
-    inserted = {str(row.scan_id) for row in rows}
+    inserted = {row.scan_id for row in rows}
     for resident_id, scan_id in retests_sampled.items():
         if scan_id not in inserted:
             continue
@@ -361,33 +381,168 @@ def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[i
         Retest.objects.filter(pk=open_retests[resident_id]).update(
             state=Retest.State.SAMPLED, sample_id=sample_id
         )
-    result.stored.extend(str(row.scan_id) for row in rows)
+    result.stored.extend(row.scan_id for row in rows)
     return [(row.resident_id, row.sampled_at) for row in rows]
 
 
-def _count_by_tube(rows: list[Sample], tubes: dict[str, Tube]) -> Counter:
+def _update_many(model, assignment: str, columns: list[str], rows: list[tuple]) -> None:
+    """One UPDATE for many rows: `rows` are (pk, value...) tuples, `assignment` reads them as
+    v.<column> (e.g. "people = people + v.n"). Portable: a VALUES list in a CTE (PostgreSQL, and
+    SQLite from 3.33)."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    names = ", ".join(["id", *columns])
+    values = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(rows))
+    params = []
+    for row in rows:
+        pk, *rest = row
+        params.append(pk)
+        params.extend(
+            connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime.datetime) else v
+            for v in rest
+        )
+    if connection.vendor == "postgresql":
+        casts = {"n": "integer", "at": "timestamptz"}
+        names = ", ".join(["id", *columns])
+        select = ", ".join(["id::bigint", *(f"{c}::{casts.get(c, 'text')}" for c in columns)])
+        sql = (
+            f"WITH raw({names}) AS (VALUES {values}), v AS (SELECT {select} FROM raw) "  # noqa: S608
+            f"UPDATE {table} SET {assignment} FROM v WHERE {table}.id = v.id"
+        )
+    else:
+        sql = f"WITH v({names}) AS (VALUES {values}) UPDATE {table} SET {assignment} FROM v WHERE {table}.id = v.id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _count_by_tube(rows: list, tubes: dict[str, Tube]) -> Counter:
     code_of = {tube.pk: code for code, tube in tubes.items()}
     return Counter(code_of[row.tube_id] for row in rows)
 
 
-def _insert_samples(rows: list[Sample], result: SyncResult) -> list[Sample]:
-    """One bulk insert; if another table stored the same person (or this device the same scan) at
-    the same moment, the unique constraints refuse it: then row by row, each conflict answered."""
+class SampleRow(NamedTuple):
+    scan_id: str
+    tube_id: int
+    resident_id: int
+    compound_id: int
+    building_id: int
+    unit_id: int
+    sampled_at: datetime.datetime
+    is_retest: bool
+
+
+_SAMPLE_COLUMNS = (
+    "scan_id",
+    "round_id",
+    "tube_id",
+    "resident_id",
+    "compound_id",
+    "building_id",
+    "unit_id",
+    "sampled_at",
+    "is_retest",
+    "table_id",
+    "recorded_by_id",
+)
+_SAMPLE_TYPES = (
+    "uuid",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "timestamptz",
+    "boolean",
+    "bigint",
+    "bigint",
+)
+
+
+def _insert_samples(rows: list[SampleRow], round_, table, actor, result: SyncResult) -> list[SampleRow]:
+    """Insert the batch; a row another table stored at the same moment (the same person in this
+    round, or this very scan) is answered instead of failing the batch. PostgreSQL: one INSERT
+    from arrays with ON CONFLICT DO NOTHING RETURNING; elsewhere a bulk insert, then row by row
+    if a unique constraint refused it."""
+    actor_id = getattr(actor, "pk", None)
+    if connection.vendor == "postgresql":
+        columns = list(
+            zip(
+                *[
+                    (
+                        r.scan_id,
+                        round_.pk,
+                        r.tube_id,
+                        r.resident_id,
+                        r.compound_id,
+                        r.building_id,
+                        r.unit_id,
+                        r.sampled_at,
+                        r.is_retest,
+                        table.pk,
+                        actor_id,
+                    )
+                    for r in rows
+                ],
+                strict=True,
+            )
+        )
+        arrays = ", ".join(f"%s::{kind}[]" for kind in _SAMPLE_TYPES)
+        sql = (
+            f"INSERT INTO {Sample._meta.db_table} ({', '.join(_SAMPLE_COLUMNS)}) "  # noqa: S608
+            f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING RETURNING scan_id"
+        )
+        with server_bound_cursor() as cursor:
+            cursor.execute(sql, [list(c) for c in columns])
+            inserted = {str(value) for (value,) in cursor.fetchall()}
+        if len(inserted) == len(rows):
+            return rows
+        kept = [r for r in rows if r.scan_id in inserted]
+        lost = [r for r in rows if r.scan_id not in inserted]
+        stored = {
+            str(v)
+            for v in Sample.objects.filter(scan_id__in=[r.scan_id for r in lost]).values_list(
+                "scan_id", flat=True
+            )
+        }
+        for row in lost:
+            if row.scan_id in stored:
+                result.stored.append(row.scan_id)
+            else:
+                result.refuse(row.scan_id, "duplicate", _("本轮已采样（另一采样台刚刚上传）"))
+        return kept
+    objects = [
+        Sample(
+            scan_id=r.scan_id,
+            round_id=round_.pk,
+            tube_id=r.tube_id,
+            resident_id=r.resident_id,
+            compound_id=r.compound_id,
+            building_id=r.building_id,
+            unit_id=r.unit_id,
+            sampled_at=r.sampled_at,
+            is_retest=r.is_retest,
+            table_id=table.pk,
+            recorded_by_id=actor_id,
+        )
+        for r in rows
+    ]
     try:
         with transaction.atomic():
-            Sample.objects.bulk_create(rows, batch_size=1000)
+            Sample.objects.bulk_create(objects, batch_size=1000)
         return rows
     except IntegrityError:
         pass
     kept = []
-    for row in rows:
-        row.pk = None
+    for row, obj in zip(rows, objects, strict=True):
+        obj.pk = None
         try:
             with transaction.atomic():
-                row.save(force_insert=True)
+                obj.save(force_insert=True)
         except IntegrityError:
             if Sample.objects.filter(scan_id=row.scan_id).exists():
-                result.stored.append(str(row.scan_id))
+                result.stored.append(row.scan_id)
             else:
                 result.refuse(row.scan_id, "duplicate", _("本轮已采样（另一采样台刚刚上传）"))
             continue
@@ -396,6 +551,7 @@ def _insert_samples(rows: list[Sample], result: SyncResult) -> list[Sample]:
 
 
 def _close_tubes(round_, closes, tubes, result) -> None:
+    closing = []
     for event in closes:
         tube = tubes.get(event["tube"])
         if tube is None or tube.pk is None or tube.round_id != round_.pk:
@@ -410,8 +566,9 @@ def _close_tubes(round_, closes, tubes, result) -> None:
             result.refuse(event["id"], "bad_time", _("封管时间早于开管时间"))
             continue
         tube.closed_at = event["at"]
-        Tube.objects.filter(pk=tube.pk).update(closed_at=event["at"])
+        closing.append((tube.pk, event["at"]))
         result.stored.append(event["id"])
+    _update_many(Tube, "closed_at = v.at", ["at"], closing)
 
 
 def _seal_bags(actor, table, round_, seals, tubes, result) -> None:
