@@ -150,7 +150,8 @@ def sampling_sync(*, actor, table: SamplingTable, events: list[dict]) -> SyncRes
     tubes = {t.code: t for t in Tube.objects.select_for_update().filter(code__in=codes)} if codes else {}
 
     _open_tubes(actor, table, round_, by_type["tube_open"], tubes, result)
-    sampled = _store_samples(actor, table, round_, by_type["sample"], tubes, result)
+    closing = _closing_times(by_type["tube_close"])
+    sampled = _store_samples(actor, table, round_, by_type["sample"], tubes, closing, result)
     _close_tubes(round_, by_type["tube_close"], tubes, result)
     _seal_bags(actor, table, round_, by_type["bag_seal"], tubes, result)
 
@@ -274,7 +275,19 @@ def _resolve_people(samples, round_, actor, result) -> dict[str, Person]:
     return found
 
 
-def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[int, datetime.datetime]]:
+def _closing_times(closes) -> dict[str, datetime.datetime]:
+    """When this batch closes each tube. Samples are handled before closes, so a sample the device
+    made after closing its tube is refused by this time, not only by a close stored earlier."""
+    times: dict[str, datetime.datetime] = {}
+    for event in closes:
+        if event["tube"] not in times or event["at"] < times[event["tube"]]:
+            times[event["tube"]] = event["at"]
+    return times
+
+
+def _store_samples(
+    actor, table, round_, samples, tubes, closing, result
+) -> list[tuple[int, datetime.datetime]]:
     if not samples:
         return []
     already = set(
@@ -317,7 +330,8 @@ def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[i
                 event["id"], "tube_used", _("该试管已在其他轮次使用：%(code)s") % {"code": tube.code}
             )
             continue
-        if tube.closed_at is not None and tube.closed_at <= event["at"]:
+        closed_at = tube.closed_at or closing.get(tube.code)
+        if closed_at is not None and tube.opened_at <= closed_at <= event["at"]:
             result.refuse(event["id"], "tube_closed", _("试管已封管：%(code)s") % {"code": tube.code})
             continue
         if event["at"] < tube.opened_at:
@@ -374,12 +388,21 @@ def _store_samples(actor, table, round_, samples, tubes, result) -> list[tuple[i
     for code, count in filling.items():
         tubes[code].people += count
     inserted = {row.scan_id for row in rows}
-    for resident_id, scan_id in retests_sampled.items():
-        if scan_id not in inserted:
-            continue
-        sample_id = Sample.objects.filter(scan_id=scan_id).values_list("pk", flat=True).first()
-        Retest.objects.filter(pk=open_retests[resident_id]).update(
-            state=Retest.State.SAMPLED, sample_id=sample_id
+    retest_scans = {scan: resident for resident, scan in retests_sampled.items() if scan in inserted}
+    if retest_scans:
+        samples_by_scan = {
+            str(scan): pk
+            for scan, pk in Sample.objects.filter(scan_id__in=any_of(list(retest_scans), "uuid")).values_list(
+                "scan_id", "pk"
+            )
+        }
+        Retest.objects.bulk_update(
+            [
+                Retest(pk=open_retests[resident], state=Retest.State.SAMPLED, sample_id=samples_by_scan[scan])
+                for scan, resident in retest_scans.items()
+            ],
+            ["state", "sample_id"],
+            batch_size=500,
         )
     result.stored.extend(row.scan_id for row in rows)
     return [(row.resident_id, row.sampled_at) for row in rows]
@@ -403,7 +426,7 @@ def _update_many(model, assignment: str, columns: list[str], rows: list[tuple]) 
             for v in rest
         )
     if connection.vendor == "postgresql":
-        casts = {"n": "integer", "at": "timestamptz"}
+        casts = {"n": "integer", "at": "timestamptz", "bag": "bigint"}
         names = ", ".join(["id", *columns])
         select = ", ".join(["id::bigint", *(f"{c}::{casts.get(c, 'text')}" for c in columns)])
         sql = (
@@ -572,16 +595,25 @@ def _close_tubes(round_, closes, tubes, result) -> None:
 
 
 def _seal_bags(actor, table, round_, seals, tubes, result) -> None:
+    """Three statements whatever the number of bags: the bag codes already used, the new bags,
+    their tubes."""
+    if not seals:
+        return
+    bag_codes = {str(event["bag"]).strip().upper() for event in seals}
+    used = {
+        code: str(scan)
+        for code, scan in Bag.objects.filter(code__in=bag_codes).values_list("code", "scan_id")
+    }
+    bags, bagged = [], {}
     for event in seals:
         code = str(event["bag"]).strip().upper()
-        existing = Bag.objects.filter(code=code).first()
-        if existing is not None:
-            if str(existing.scan_id) == event["id"]:
+        if code in used:
+            if used[code] == event["id"]:
                 result.stored.append(event["id"])
             else:
                 result.refuse(event["id"], "bag_used", _("该袋码已使用：%(code)s") % {"code": code})
             continue
-        codes = [str(c).strip().upper() for c in (event.get("tubes") or [])]
+        codes = list(dict.fromkeys(str(c).strip().upper() for c in (event.get("tubes") or [])))
         if not codes or len(codes) > settings.TONGXIN_BAG_SIZE:
             result.refuse(event["id"], "bad_bag", _("每袋1至%(n)d管") % {"n": settings.TONGXIN_BAG_SIZE})
             continue
@@ -593,6 +625,7 @@ def _seal_bags(actor, table, round_, seals, tubes, result) -> None:
             or tubes[c].round_id != round_.pk
             or tubes[c].closed_at is None
             or tubes[c].bag_id is not None
+            or c in bagged
         ]
         if problems:
             result.refuse(
@@ -601,7 +634,8 @@ def _seal_bags(actor, table, round_, seals, tubes, result) -> None:
                 _("这些试管未封管、不在本轮或已装袋：%(codes)s") % {"codes": "、".join(problems[:5])},
             )
             continue
-        bag = Bag.objects.create(
+        used[code] = event["id"]
+        bag = Bag(
             code=code,
             round_id=round_.pk,
             table_id=table.pk,
@@ -610,7 +644,11 @@ def _seal_bags(actor, table, round_, seals, tubes, result) -> None:
             scan_id=event["id"],
             sealed_by=actor if getattr(actor, "pk", None) else None,
         )
-        Tube.objects.filter(pk__in=[tubes[c].pk for c in codes]).update(bag=bag)
-        for c in codes:
-            tubes[c].bag_id = bag.pk
+        bags.append(bag)
+        bagged.update(dict.fromkeys(codes, bag))
         result.stored.append(event["id"])
+    if bags:
+        Bag.objects.bulk_create(bags)  # PostgreSQL and SQLite >= 3.35 give the new ids back
+        for c, bag in bagged.items():
+            tubes[c].bag_id = bag.pk
+        _update_many(Tube, "bag_id = v.bag", ["bag"], [(tubes[c].pk, bag.pk) for c, bag in bagged.items()])

@@ -1,13 +1,20 @@
 """JSON API of mass testing: the sampling tables' sync (and what a table needs offline)."""
 
 import datetime
+import json
 import uuid
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
 from tongxin.testing.actions.sampling import sampling_sync
-from tongxin.testing.selectors.station import tables_visible
+from tongxin.testing.selectors.station import (
+    station_roster,
+    station_table_get,
+    table_samples_since,
+    tables_visible,
+)
 
 router = Router(tags=["testing"])
 
@@ -57,3 +64,28 @@ def sync(request, table_id: int, payload: SyncIn):
             event["person"] = {k: v for k, v in event["person"].items() if v not in (None, "")}
     result = sampling_sync(actor=request.user, table=table, events=events)
     return {**result.to_dict(), "server_time": datetime.datetime.now(tz=datetime.UTC)}
+
+
+def _compact(data) -> HttpResponse:
+    """JSON without spaces and with Chinese as UTF-8: a compound's roster is thousands of rows."""
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")), content_type="application/json"
+    )
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@router.get("/tables/{table_id}/roster", url_name="testing_station_roster")
+def roster(request, table_id: int):
+    """What a sampling table keeps to work offline: its settings and the people its round covers,
+    for the name search (names, rooms and an age band; no phone, no document number)."""
+    table = station_table_get(request.user, table_id)
+    return _compact(station_roster(request.user, table))
+
+
+@router.get("/tables/{table_id}/samples", url_name="testing_station_samples")
+def samples(request, table_id: int, since: datetime.datetime | None = None):
+    """The samples this table stored (from `since` on) as `[scan id, resident id, tube code]`, so
+    the device can show the names behind the ID cards and passes it scanned."""
+    table = station_table_get(request.user, table_id)
+    return _compact({"samples": table_samples_since(request.user, table, since)})

@@ -1,0 +1,82 @@
+/* The sampling station's service worker, served from /testing/station-sw.js (scope /testing/)
+   by tongxin.testing.views.station, which fills in the cache name and the static URL.
+
+   - The station page (/testing/tables/<id>/station/) and the table's roster
+     (/api/v1/testing/tables/<id>/roster): the network first, the kept copy when the server does
+     not answer within a few seconds, so a reload with no network still opens the page.
+   - Static files: the kept copy at once, refreshed in the background.
+   - Everything else, and every POST (the sync), goes to the network untouched: the scans wait in
+     the page's IndexedDB queue, never in this worker. */
+"use strict";
+
+var CACHE = "__CACHE__";
+var STATIC = "__STATIC__";
+var PAGE = /\/testing\/tables\/\d+\/station\/$/;
+var ROSTER = /\/api\/v1\/testing\/tables\/\d+\/roster$/;
+var NETWORK_WAIT = 5000;
+
+self.addEventListener("install", function () {
+  self.skipWaiting();
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(
+    caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf("tongxin-station-") === 0 && name !== CACHE;
+      }).map(function (name) { return caches.delete(name); }));
+    }).then(function () { return self.clients.claim(); })
+  );
+});
+
+function kept(key) {
+  return caches.open(CACHE).then(function (cache) {
+    return cache.match(key, { ignoreVary: true, ignoreSearch: true });
+  });
+}
+
+function keep(event, key, response) {
+  // The copy is taken now, before the page reads the body.
+  if (!response || !response.ok || response.redirected || response.type !== "basic") { return response; }
+  var copy = response.clone();
+  var saved = caches.open(CACHE).then(function (cache) { return cache.put(key, copy); }).catch(function () { return null; });
+  try { event.waitUntil(saved); } catch (_late) { /* the worker is kept alive by the fetch itself */ }
+  return response;
+}
+
+function networkFirst(event, key) {
+  var network = fetch(event.request).then(function (response) { return keep(event, key, response); });
+  event.waitUntil(network.catch(function () { return null; }));
+  var waited = new Promise(function (_resolve, reject) {
+    setTimeout(function () { reject(new Error("timeout")); }, NETWORK_WAIT);
+  });
+  return Promise.race([network, waited]).then(function (response) {
+    if (response.ok || response.type === "opaqueredirect" || response.redirected) { return response; }
+    return kept(key).then(function (copy) { return copy || response; });
+  }, function () {
+    return kept(key).then(function (copy) { return copy || network; });
+  });
+}
+
+function keptFirst(event, key) {
+  var network = fetch(event.request).then(function (response) { return keep(event, key, response); });
+  return kept(key).then(function (copy) {
+    if (copy) {
+      event.waitUntil(network.catch(function () { return null; }));
+      return copy;
+    }
+    return network;
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") { return; }
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) { return; }
+  if (PAGE.test(url.pathname) || ROSTER.test(url.pathname)) {
+    event.respondWith(networkFirst(event, url.pathname));
+  } else if (url.pathname.indexOf(STATIC) === 0) {
+    event.respondWith(keptFirst(event, url.pathname));
+  }
+});

@@ -1,0 +1,340 @@
+"""The sampling station in a real browser, with the server stopped and restarted mid-round.
+
+The app runs as a separate process (gunicorn on its own SQLite file, as in the embedded run), so
+stopping it is a real outage: the page must keep taking scans into IndexedDB, survive a reload
+served by its service worker, and deliver every scan exactly once when the same server comes back
+on the same port. Drives Debian's Chromium through Playwright at a 360px phone width.
+"""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
+PASSWORD = "pw-for-tests-only"
+BIN = Path(sys.executable).parent
+
+pytestmark = [pytest.mark.browser]
+
+
+def build_world() -> None:
+    """Run inside the app's own process (`tongxin shell`) on the test's database file: a compound of
+    two buildings, eleven people, a volunteer and a round with one table. Prints what the test
+    scans (the ID numbers a sampler reads off the cards) as JSON."""
+    import datetime
+
+    from django.utils import timezone
+
+    from tongxin.accounts.models import Role
+    from tongxin.registry import actions
+    from tongxin.registry.tests.factories import id_number, make_resident, make_user
+    from tongxin.testing.models import RoundCompound, SamplingPoint, SamplingTable, TestRound
+
+    city = actions.area_ensure(level="city", code="150100", name="呼和浩特市")
+    district = actions.area_ensure(level="district", code="150105", name="赛罕区", parent=city)
+    street = actions.area_ensure(level="subdistrict", code="150105001", name="测试街道", parent=district)
+    community = actions.area_ensure(level="community", code="150105001001", name="甲社区", parent=street)
+    compound = actions.compound_ensure(code="DXY", name="丁香苑小区", community=community)
+    people = {}
+    names = [
+        ("1", "1", "101", ["王秀兰", "王建军"]),
+        ("1", "1", "102", ["李建国", "张丽"]),
+        ("1", "2", "201", ["刘芳", "陈静"]),
+        ("2", "1", "101", ["杨洋", "赵敏", "黄强"]),
+        ("2", "1", "301", ["周丽", "吴军"]),
+    ]
+    for building_number, unit_number, room, members in names:
+        building = actions.building_ensure(compound=compound, number=building_number)
+        unit = actions.unit_ensure(building=building, number=unit_number)
+        home = actions.household_ensure(unit=unit, room=room)
+        for index, name in enumerate(members):
+            number = id_number(datetime.date(1950 + len(people) * 4, 3, 15))
+            resident = make_resident(
+                home, name=name, document_number=number, relation="head" if index == 0 else "spouse"
+            )
+            people[name] = {"id": resident.pk, "document": number}
+    volunteer = make_user(Role.VOLUNTEER, username="sampler", compound=compound)
+    round_ = TestRound.objects.create(name="全员核酸", day=timezone.localdate(), pool_size=10)
+    RoundCompound.objects.create(round=round_, compound=compound)
+    point = SamplingPoint.objects.create(round=round_, compound=compound, name="1号采样点")
+    table = SamplingTable.objects.create(point=point, round=round_, compound=compound, label="1号台", pool_size=10)
+    print(json.dumps({"table": table.pk, "user": volunteer.username, "people": people}, ensure_ascii=False))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class AppServer:
+    """gunicorn serving the app on one port and one SQLite file; stop() and start() again."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = directory / "station.sqlite3"
+        self.log = directory / "server.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tongxin.config.settings",
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "TONGXIN_VAR": str(directory),
+            "DEBUG": "1",
+        }
+        self.process = None
+
+    def run(self, *args) -> str:
+        done = subprocess.run(
+            [str(BIN / "tongxin"), *args], env=self.env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    def start(self) -> None:
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(BIN / "gunicorn"),
+                    "tongxin.config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "4",
+                    "--graceful-timeout",
+                    "2",
+                    "--keep-alive",
+                    "2",
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("the app server did not start:\n" + self.log.read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.process = None
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{self.url}/healthz", timeout=1)  # noqa: S310
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        with sqlite3.connect(self.db) as connection:
+            return connection.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def app_server(tmp_path):
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium chromium-driver"
+    server = AppServer(tmp_path)
+    server.run("migrate", "--noinput", "-v", "0")
+    server.world = json.loads(
+        server.run(
+            "shell", "-c", "from tongxin.testing.tests.test_station_browser import build_world; build_world()"
+        ).strip().splitlines()[-1]
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def scan(page, text: str) -> None:
+    """What a keyboard-wedge scanner does: type the code into the focused box, then Enter."""
+    box = page.locator("#scan")
+    box.fill(text)
+    box.press("Enter")
+
+
+def wait_pending(page, count: int, timeout: int = 30000) -> None:
+    page.wait_for_selector(f"#pending[data-count='{count}']", timeout=timeout)
+
+
+def wait_tube(page, code: str, count: int) -> None:
+    page.wait_for_selector(f"#tube[data-code='{code}'][data-count='{count}']")
+
+
+def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    people = app_server.world["people"]
+    table = app_server.world["table"]
+    station_url = f"{app_server.url}/testing/tables/{table}/station/"
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: message.type == "error"
+            and "net::ERR_CONNECTION_REFUSED" not in message.text
+            and errors.append(message.text),
+        )
+        page.goto(f"{app_server.url}/accounts/login/")
+        page.fill("input[name=username]", app_server.world["user"])
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(station_url)
+        page.wait_for_selector("#station[data-ready='1']")
+        page.wait_for_selector("#roster-state:has-text('名单 11 人')")
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        assert page.locator("#net").inner_text() == "在线"
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        # Online: a 5-in-1 tube ("F" codes) of five people, by ID card, name and room.
+        scan(page, "F0001")
+        wait_tube(page, "F0001", 0)
+        assert page.locator("#tube-count").inner_text() == "0/5"
+        scan(page, people["王秀兰"]["document"])
+        wait_tube(page, "F0001", 1)
+        scan(page, "李建国")
+        wait_tube(page, "F0001", 2)
+        assert "李建国" in page.locator("#message").inner_text()
+        assert "1号楼1单元102" in page.locator("#message").inner_text()
+        scan(page, "李建国")  # the same person twice at this table: refused on the device
+        page.wait_for_selector("#message[data-kind='error']:has-text('李建国本轮已在本台采样')")
+        page.locator("#scan").fill("101")  # two households have a room 101: pick from the list
+        page.wait_for_selector("#matches button[data-resident]")
+        page.locator(f"#matches button[data-resident='{people['杨洋']['id']}']").tap()
+        wait_tube(page, "F0001", 3)
+        scan(page, people["刘芳"]["document"])
+        scan(page, "陈静")
+        wait_tube(page, "F0001", 5)
+        page.wait_for_selector("#tube[data-full='1']")
+        assert "试管已满" in page.locator("#prompt").inner_text()
+        scan(page, "周丽")  # a sixth person does not go into a full tube
+        page.wait_for_selector("#message[data-kind='error']:has-text('试管已满')")
+        scan(page, "")  # Enter on the empty box closes the full tube
+        page.wait_for_selector("#tube[data-code='']")
+        wait_pending(page, 0)
+        page.wait_for_selector("#last-sync:has-text('上次同步')")
+        assert app_server.query("SELECT count(*) FROM testing_sample") == [(5,)]
+        # The ID-card scans get their names from the server once stored.
+        page.wait_for_selector("#unbagged li:has-text('F0001 · 5/5')")
+
+        # The server stops mid-round: scanning goes on, the queue grows.
+        app_server.stop()
+        scan(page, "F0002")
+        wait_tube(page, "F0002", 0)
+        scan(page, people["周丽"]["document"])
+        scan(page, "吴军")
+        scan(page, "赵敏")
+        wait_tube(page, "F0002", 3)
+        wait_pending(page, 4)
+        page.wait_for_selector("#net[data-online='no']")
+        assert page.locator("#net").inner_text() == "离线"
+        assert page.locator("#pending").inner_text() == "待上传 4 条"
+
+        # A reload with the server down: the service worker serves the page, the queue survives.
+        page.reload()
+        page.wait_for_selector("#station[data-ready='1']")
+        wait_tube(page, "F0002", 3)
+        wait_pending(page, 4)
+        page.wait_for_selector("#roster-state:has-text('名单 11 人')")
+        rows = page.locator("#tube-people li[data-state='pending']")
+        assert rows.count() == 3
+        scan(page, "黄强")
+        scan(page, "王建军")
+        wait_tube(page, "F0002", 5)
+        scan(page, "")
+        page.wait_for_selector("#tube[data-code='']")
+        page.locator("#seal-bag").tap()
+        page.wait_for_selector("#station[data-mode='bag']")
+        scan(page, "BAG0001")
+        page.wait_for_selector("#message:has-text('已封袋 BAG0001（2管）')")
+        wait_pending(page, 8)
+        assert app_server.query("SELECT count(*) FROM testing_sample") == [(5,)]
+
+        # The same server comes back on the same port and database: everything arrives once.
+        app_server.start()
+        wait_pending(page, 0, timeout=40000)
+        page.wait_for_selector("#net[data-online='yes']")
+        assert page.locator("#refused li").count() == 0
+        assert app_server.query(
+            "SELECT count(*), count(DISTINCT scan_id), count(DISTINCT resident_id) FROM testing_sample"
+        ) == [(10, 10, 10)]
+        assert app_server.query(
+            "SELECT code, people, closed_at IS NOT NULL, pool_size FROM testing_tube ORDER BY code"
+        ) == [("F0001", 5, 1, 5), ("F0002", 5, 1, 5)]
+        assert app_server.query(
+            "SELECT b.code, count(t.id) FROM testing_bag b JOIN testing_tube t ON t.bag_id = b.id GROUP BY b.code"
+        ) == [("BAG0001", 2)]
+        assert "10" == page.locator("#total-people").inner_text()
+
+        # Resend: the device posts every event it made once more; nothing is stored twice.
+        answer = page.evaluate(RESEND_ALL, {"url": f"/api/v1/testing/tables/{table}/sync"})
+        assert answer["status"] == 200
+        assert sorted(answer["stored"]) == sorted(answer["sent"]) and answer["refused"] == []
+        assert len(answer["sent"]) == 15  # two tubes of 7 (open, 5 people, close) and a bag
+        assert app_server.query("SELECT count(*), count(DISTINCT resident_id) FROM testing_sample") == [(10, 10)]
+        assert app_server.query("SELECT count(*) FROM testing_tube") == [(2,)]
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        shots = Path(os.environ.get("TONGXIN_SCREENSHOTS", tmp_path))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "station-phone.png"), full_page=True)
+        context.close()
+        browser.close()
+    assert errors == []
+
+
+# Every event this device made, read back from IndexedDB and posted again as the sender would.
+RESEND_ALL = """async ({url}) => {
+  const db = await new Promise((ok, bad) => {
+    const r = indexedDB.open("tongxin-station", 1); r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error);
+  });
+  const all = await new Promise((ok) => {
+    const r = db.transaction("events").objectStore("events").getAll(); r.onsuccess = () => ok(r.result);
+  });
+  const events = all.map((e) => {
+    const out = {id: e.id, type: e.type, at: e.at};
+    if (e.tube) out.tube = e.tube;
+    if (e.type === "tube_open") out.pool_size = e.pool_size;
+    if (e.type === "sample") out.person = e.resident ? {resident: e.resident} : e.person;
+    if (e.type === "bag_seal") { out.bag = e.bag; out.tubes = e.tubes; }
+    return out;
+  });
+  const token = document.cookie.split("; ").find((c) => c.startsWith("csrftoken=")).split("=")[1];
+  const response = await fetch(url, {method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json", "X-CSRFToken": token}, body: JSON.stringify({events})});
+  const body = await response.json();
+  return {status: response.status, sent: events.map((e) => e.id), stored: body.stored, refused: body.refused};
+}"""
