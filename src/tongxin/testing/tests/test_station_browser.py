@@ -76,7 +76,9 @@ def build_world() -> None:
     round_ = TestRound.objects.create(name="全员核酸", day=timezone.localdate(), pool_size=10)
     RoundCompound.objects.create(round=round_, compound=compound)
     point = SamplingPoint.objects.create(round=round_, compound=compound, name="1号采样点")
-    table = SamplingTable.objects.create(point=point, round=round_, compound=compound, label="1号台", pool_size=10)
+    table = SamplingTable.objects.create(
+        point=point, round=round_, compound=compound, label="1号台", pool_size=10
+    )
     print(json.dumps({"table": table.pk, "user": volunteer.username, "people": people}, ensure_ascii=False))
 
 
@@ -105,7 +107,12 @@ class AppServer:
 
     def run(self, *args) -> str:
         done = subprocess.run(
-            [str(BIN / "tongxin"), *args], env=self.env, capture_output=True, text=True, timeout=120, check=False
+            [str(BIN / "tongxin"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
@@ -168,7 +175,9 @@ def app_server(tmp_path):
     server.world = json.loads(
         server.run(
             "shell", "-c", "from tongxin.testing.tests.test_station_browser import build_world; build_world()"
-        ).strip().splitlines()[-1]
+        )
+        .strip()
+        .splitlines()[-1]
     )
     server.start()
     yield server
@@ -204,9 +213,11 @@ def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on(
             "console",
-            lambda message: message.type == "error"
-            and "net::ERR_CONNECTION_REFUSED" not in message.text
-            and errors.append(message.text),
+            lambda message: (
+                message.type == "error"
+                and "net::ERR_CONNECTION_REFUSED" not in message.text
+                and errors.append(message.text)
+            ),
         )
         page.goto(f"{app_server.url}/accounts/login/")
         page.fill("input[name=username]", app_server.world["user"])
@@ -248,8 +259,15 @@ def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
         wait_pending(page, 0)
         page.wait_for_selector("#last-sync:has-text('上次同步')")
         assert app_server.query("SELECT count(*) FROM testing_sample") == [(5,)]
-        # The ID-card scans get their names from the server once stored.
         page.wait_for_selector("#unbagged li:has-text('F0001 · 5/5')")
+        # Once stored, the device keeps no ID number: the cards' samples keep the person's id.
+        kept = page.evaluate(ALL_EVENTS)
+        assert people["王秀兰"]["document"] not in json.dumps(kept)
+        assert people["刘芳"]["document"] not in json.dumps(kept)
+        assert {e["resident"] for e in kept if e["type"] == "sample" and "resident" in e} == {
+            people["王秀兰"]["id"],
+            people["刘芳"]["id"],
+        }
 
         # The server stops mid-round: scanning goes on, the queue grows.
         app_server.stop()
@@ -300,30 +318,70 @@ def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
         ) == [("BAG0001", 2)]
         assert "10" == page.locator("#total-people").inner_text()
 
+        # What the server refuses is listed under 需处理 until the sampler has seen it.
+        scan(page, "S0003")  # "S" codes are single tubes
+        wait_tube(page, "S0003", 0)
+        scan(page, "TXP:NOT-A-PASS-0001")
+        wait_tube(page, "S0003", 1)
+        wait_pending(page, 0)
+        refused = page.locator("#refused li[data-code='unknown_person']")
+        refused.wait_for()
+        assert "查无此人，或不在本轮检测范围内" in refused.inner_text()
+        assert page.locator("#handle-count").inner_text() == "需处理 1 条"
+        refused.locator("button.dismiss").tap()
+        page.wait_for_selector("#refused li", state="detached")
+        assert page.locator("#handle-count").is_hidden()
+        scan(page, "")  # a single tube is full with one person
+        page.wait_for_selector("#tube[data-code='']")
+        wait_pending(page, 0)
+
         # Resend: the device posts every event it made once more; nothing is stored twice.
         answer = page.evaluate(RESEND_ALL, {"url": f"/api/v1/testing/tables/{table}/sync"})
         assert answer["status"] == 200
-        assert sorted(answer["stored"]) == sorted(answer["sent"]) and answer["refused"] == []
-        assert len(answer["sent"]) == 15  # two tubes of 7 (open, 5 people, close) and a bag
-        assert app_server.query("SELECT count(*), count(DISTINCT resident_id) FROM testing_sample") == [(10, 10)]
-        assert app_server.query("SELECT count(*) FROM testing_tube") == [(2,)]
+        assert len(answer["sent"]) == 18  # two tubes of 7 (open, 5 people, close), a bag, a single tube of 3
+        assert [r["code"] for r in answer["refused"]] == ["unknown_person"]
+        assert sorted(answer["stored"] + [r["id"] for r in answer["refused"]]) == sorted(answer["sent"])
+        assert app_server.query("SELECT count(*), count(DISTINCT resident_id) FROM testing_sample") == [
+            (10, 10)
+        ]
+        assert app_server.query("SELECT count(*) FROM testing_tube") == [(3,)]
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         shots = Path(os.environ.get("TONGXIN_SCREENSHOTS", tmp_path))
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / "station-phone.png"), full_page=True)
+
+        # Logged out, the device keeps no name list: the worker drops the kept page and roster
+        # when the server sends the station page to the login page.
+        kept = "caches.open('tongxin-station-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
+        assert f"/api/v1/testing/tables/{table}/roster" in page.evaluate(kept)
+        page.locator(".logout button[type=submit]").click()
+        page.wait_for_url("**/accounts/login/")
+        page.goto(station_url)
+        assert page.url == f"{app_server.url}/accounts/login/?next=/testing/tables/{table}/station/"
+        page.wait_for_function(
+            f"{kept}.then(paths => paths.length > 0 && paths.every(p => p.startsWith('/static/')))",
+            polling=100,
+        )
         context.close()
         browser.close()
     assert errors == []
 
 
-# Every event this device made, read back from IndexedDB and posted again as the sender would.
-RESEND_ALL = """async ({url}) => {
+READ_EVENTS = """
   const db = await new Promise((ok, bad) => {
     const r = indexedDB.open("tongxin-station", 1); r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error);
   });
   const all = await new Promise((ok) => {
     const r = db.transaction("events").objectStore("events").getAll(); r.onsuccess = () => ok(r.result);
   });
+"""
+# What the device keeps in IndexedDB.
+ALL_EVENTS = "async () => {" + READ_EVENTS + "return all; }"
+# Every event this device made, read back from IndexedDB and posted again as the sender would.
+RESEND_ALL = (
+    "async ({url}) => {"
+    + READ_EVENTS
+    + """
   const events = all.map((e) => {
     const out = {id: e.id, type: e.type, at: e.at};
     if (e.tube) out.tube = e.tube;
@@ -338,3 +396,4 @@ RESEND_ALL = """async ({url}) => {
   const body = await response.json();
   return {status: response.status, sent: events.map((e) => e.id), stored: body.stored, refused: body.refused};
 }"""
+)

@@ -49,6 +49,7 @@ def _strings() -> dict:
         "not_a_tube": _("这是身份证号，不是试管码"),
         "already_here": _("%(name)s本轮已在本台采样"),
         "already_elsewhere": _("%(name)s本轮已采样：%(table)s"),
+        "sampled_at": _("本轮已采：%(table)s"),
         "no_match": _("名单中没有“%(q)s”"),
         "many_matches": _("找到%(n)s人，请点选"),
         "roster_missing": _("名单未下载：姓名搜索暂不可用，可扫描证件"),

@@ -5,6 +5,8 @@
      (/api/v1/testing/tables/<id>/roster): the network first, the kept copy when the server does
      not answer within a few seconds, so a reload with no network still opens the page.
    - Static files: the kept copy at once, refreshed in the background.
+   - When the server answers the page with a redirect (to the login page) or a refusal, the kept
+     pages and rosters are deleted: a logged-out device keeps no name list.
    - Everything else, and every POST (the sync), goes to the network untouched: the scans wait in
      the page's IndexedDB queue, never in this worker. */
 "use strict";
@@ -35,6 +37,17 @@ function kept(key) {
   });
 }
 
+function forget() {
+  return caches.open(CACHE).then(function (cache) {
+    return cache.keys().then(function (requests) {
+      return Promise.all(requests.filter(function (request) {
+        var path = new URL(request.url).pathname;
+        return PAGE.test(path) || ROSTER.test(path);
+      }).map(function (request) { return cache.delete(request); }));
+    });
+  }).catch(function () { return null; });
+}
+
 function keep(event, key, response) {
   // The copy is taken now, before the page reads the body.
   if (!response || !response.ok || response.redirected || response.type !== "basic") { return response; }
@@ -51,7 +64,15 @@ function networkFirst(event, key) {
     setTimeout(function () { reject(new Error("timeout")); }, NETWORK_WAIT);
   });
   return Promise.race([network, waited]).then(function (response) {
-    if (response.ok || response.type === "opaqueredirect" || response.redirected) { return response; }
+    if (response.status < 500) {
+      // The server answered: a redirect to the login page or a refusal is the answer. The user
+      // is logged out (or lost the table), so the kept pages and name lists go.
+      if (response.type === "opaqueredirect" || response.status >= 400) {
+        var forgotten = forget();
+        try { event.waitUntil(forgotten); } catch (_late) { /* still runs */ }
+      }
+      return response;
+    }
     return kept(key).then(function (copy) { return copy || response; });
   }, function () {
     return kept(key).then(function (copy) { return copy || network; });

@@ -139,7 +139,14 @@
     roster.loaded = true;
   }
   function loadRoster() {
+    var refused = false;
     return fetch(C.roster_url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } }).then(function (response) {
+      if (response.status >= 400 && response.status < 500) {
+        // Logged out, or no longer this table's: the compound's name list does not stay here.
+        refused = true;
+        if (window.caches) { caches.open(C.cache).then(function (cache) { return cache.delete(C.roster_url); }).catch(function () { return null; }); }
+        throw new Error("HTTP " + response.status);
+      }
       if (!response.ok || response.redirected) { throw new Error("HTTP " + response.status); }
       if (window.caches) {
         var copy = response.clone();
@@ -147,7 +154,7 @@
       }
       return response.json().then(useRoster);
     }).catch(function () {
-      if (!window.caches) { return; }
+      if (!window.caches || refused) { return; }
       return caches.open(C.cache).then(function (cache) {
         return cache.match(C.roster_url, { ignoreVary: true });
       }).then(function (response) {
@@ -198,9 +205,11 @@
         current = e.tube;
       } else if (e.type === "sample") {
         if (tubes[e.tube]) { tubes[e.tube].people.push(e); }
+        // A sample the server refused for its tube (closed, unknown...) may be taken again in
+        // another tube; one refused as a duplicate may not.
+        var retry = e.refusal && e.refusal.code !== "duplicate";
         var key = personKey(e);
-        if (key) { keys[key] = e; }
-        if (e.resident) { keys["r:" + e.resident] = e; }
+        if (key && !retry) { keys[key] = e; }
       } else if (e.type === "tube_close") {
         if (tubes[e.tube]) { tubes[e.tube].closed = e; }
         if (current === e.tube) { current = null; }
@@ -398,17 +407,19 @@
       var item = document.createElement("li");
       var button = document.createElement("button");
       button.type = "button";
-      button.className = "match" + (person.sampledAt ? " sampled" : "");
+      var here = state.keys["r:" + person.id];
+      var sampledAt = here ? C.label : person.sampledAt;
+      button.className = "match" + (sampledAt ? " sampled" : "");
       button.dataset.resident = String(person.id);
       var name = document.createElement("strong");
       name.textContent = person.name;
       var place = document.createElement("span");
       place.textContent = [person.place, ageText(person.age)].filter(Boolean).join(" · ");
       button.append(name, place);
-      if (person.sampledAt) {
+      if (sampledAt) {
         var tag = document.createElement("span");
         tag.className = "tag";
-        tag.textContent = fmt(S.already_elsewhere, { name: "", table: person.sampledAt });
+        tag.textContent = fmt(S.sampled_at, { table: sampledAt });
         button.append(tag);
       }
       item.append(button);
@@ -491,7 +502,8 @@
       .then(function (answer) {
         var received = Date.now();
         var offset = new Date(answer.server_time).getTime() - (started + received) / 2;
-        if (Math.abs(offset) > 60000) { clockOffset = offset; setMeta("clock_offset", offset); }
+        var corrected = Math.abs(offset) > 60000 ? offset : 0;   // a device clock more than a minute off
+        if (corrected !== clockOffset) { clockOffset = corrected; setMeta("clock_offset", corrected); }
         var stored = {}, refused = {};
         answer.stored.forEach(function (id) { stored[id] = true; });
         answer.refused.forEach(function (r) { refused[r.id] = r; });
@@ -767,6 +779,7 @@
       target.state = "dismissed";
       scrub(target);
       later(function () { return saveEvents([target]).then(function () { broadcast(); derive(); render(); }); });
+      input.focus();
     });
     window.addEventListener("online", function () { failures = 0; nextTry = 0; send(); render(); });
     window.addEventListener("offline", function () { serverUp = false; render(); });
