@@ -104,10 +104,12 @@ def _round_compound_ids(round_: TestRound) -> list[int]:
     return list(RoundCompound.objects.filter(round=round_).values_list("compound_id", flat=True))
 
 
-def require_editable(round_: TestRound) -> None:
+def require_editable(round_: TestRound, *, system: bool = False) -> None:
+    """A closed round is final; a past one too, except for the system (actor None) replaying or
+    importing earlier rounds (the demo's story, paper records typed in after the fact)."""
     if round_.state == TestRound.State.CLOSED:
         raise ValidationError(_("本轮检测已结束，不能修改"))
-    if round_.day < timezone.localdate() and round_.state != TestRound.State.SAMPLING:
+    if not system and round_.day < timezone.localdate() and round_.state != TestRound.State.SAMPLING:
         raise ValidationError(_("不能修改已过去的检测轮次"))
 
 
@@ -120,7 +122,7 @@ def _clean_name(value, field: str, max_length: int, message: str) -> str:
     return value
 
 
-def _clean_round_fields(fields: dict) -> dict:
+def _clean_round_fields(fields: dict, *, system: bool = False) -> dict:
     """Check the round's own fields present in `fields`; every refusal names its field."""
     errors: dict[str, str] = {}
     clean = dict(fields)
@@ -133,7 +135,7 @@ def _clean_round_fields(fields: dict) -> dict:
         day = fields["day"]
         if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
             errors["day"] = _("请填写检测日期")
-        elif day < timezone.localdate():
+        elif day < timezone.localdate() and not system:
             errors["day"] = _("检测日期不能早于今天")
     if "starts_at" in fields and not isinstance(fields["starts_at"], datetime.time):
         errors["starts_at"] = _("请填写开始时间")
@@ -184,7 +186,8 @@ def round_create(
             "sealed_household_tubes": sealed_household_tubes,
             "isolated_single_tubes": isolated_single_tubes,
             "note": note,
-        }
+        },
+        system=actor is None,
     )
     compound_ids = {c.pk for c in compounds}
     strays = [b for b in buildings if b.compound_id not in compound_ids]
@@ -232,9 +235,11 @@ def round_update(*, actor, round: TestRound, version: int, **changes) -> TestRou
     current = TestRound.objects.filter(pk=round_.pk).first()
     if current is None or current.version != version:
         raise StaleEdit()
-    require_editable(current)
+    require_editable(current, system=actor is None)
     # Only what changes is checked: a round sampling past midnight keeps its (now past) day.
-    fields = _clean_round_fields({k: v for k, v in changes.items() if getattr(current, k) != v})
+    fields = _clean_round_fields(
+        {k: v for k, v in changes.items() if getattr(current, k) != v}, system=actor is None
+    )
     moved = {k for k, v in fields.items() if getattr(current, k) != v}
     written = TestRound.objects.filter(pk=round_.pk, version=version).update(
         version=F("version") + 1, **fields
@@ -293,7 +298,7 @@ def point_add(
 ) -> SamplingPoint:
     round_ = round
     require_planner(actor, [compound.pk])
-    require_editable(TestRound.objects.get(pk=round_.pk))
+    require_editable(TestRound.objects.get(pk=round_.pk), system=actor is None)
     _covered(round_, compound)
     name = _clean_name(name, "name", 60, _("请填写采样点名称"))
     location = (location or "").strip()[:120]
@@ -310,7 +315,7 @@ def point_remove(*, actor, point: SamplingPoint) -> bool:
     """Remove a point that has no table left; returns whether the schedule was rebuilt."""
     require_planner(actor, [point.compound_id])
     round_ = TestRound.objects.get(pk=point.round_id)
-    require_editable(round_)
+    require_editable(round_, system=actor is None)
     if SamplingTable.objects.filter(point=point).exists():
         raise ValidationError(_("请先移除该采样点的采样台"))
     audit(actor=actor, action="point_remove", obj=point, detail={"round": round_.pk})
@@ -331,7 +336,7 @@ def table_add(
     """A sampling table (or a door-to-door team) at a point; its pool size defaults to the round's."""
     require_planner(actor, [point.compound_id])
     round_ = TestRound.objects.get(pk=point.round_id)
-    require_editable(round_)
+    require_editable(round_, system=actor is None)
     label = _clean_name(label, "label", 40, _("请填写采样台名称"))
     pool_size = round_.pool_size if pool_size in (None, "") else pool_size
     if pool_size not in POOL_SIZES:
@@ -358,7 +363,7 @@ def table_remove(*, actor, table: SamplingTable) -> bool:
     """Remove a table that has no tube yet; returns whether the schedule was rebuilt."""
     require_planner(actor, [table.compound_id])
     round_ = TestRound.objects.get(pk=table.round_id)
-    require_editable(round_)
+    require_editable(round_, system=actor is None)
     if Tube.objects.filter(table=table).exists():
         raise ValidationError(_("该采样台已有试管记录，不能移除"))
     audit(actor=actor, action="table_remove", obj=table, detail={"round": round_.pk, "point": table.point_id})
@@ -484,7 +489,7 @@ def schedule_build(*, actor, round: TestRound) -> list[ScheduleSlot]:
     if actor is not None and not (actor.is_active and actor.role in PLANNING_ROLES):
         raise PermissionDenied(_("当前角色不能安排核酸检测"))
     # One rebuild of a round at a time: two planners pressing the button both delete and insert.
-    require_editable(TestRound.objects.select_for_update().get(pk=round_.pk))
+    require_editable(TestRound.objects.select_for_update().get(pk=round_.pk), system=actor is None)
     covered = RoundCompound.objects.filter(round=round_)
     if actor is not None:
         covered = covered.filter(compound__in=Compound.objects.filter(scope_q(actor, "compound")))
