@@ -194,7 +194,7 @@ def test_station_page_renders_for_a_volunteer(world, client):
     assert config["sync_url"] == sync_url(round_.table1)
     assert config["roster_url"] == roster_url(round_.table1)
     assert (config["sw_url"], config["sw_scope"]) == ("/testing/station-sw.js", "/testing/")
-    assert config["strings"]["tube_full"] == "试管已满"
+    assert config["strings"]["tube_full_close"] == "试管已满，按回车或点“封管”封管"
     assert "script-src 'self' 'nonce-" in response["Content-Security-Policy"]
 
 

@@ -33,7 +33,6 @@ def _strings() -> dict:
         "scan_tube": _("请扫描试管码"),
         "scan_person": _("请扫描身份证、出入证，或输入姓名/房号"),
         "scan_bag": _("请扫描袋码封袋（%(n)s管）"),
-        "tube_full": _("试管已满"),
         "tube_full_close": _("试管已满，按回车或点“封管”封管"),
         "tube_opened": _("已开管 %(code)s（%(size)s混1）"),
         "tube_closed": _("已封管 %(code)s（%(n)s人）"),
