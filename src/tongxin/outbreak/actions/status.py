@@ -210,12 +210,19 @@ def statuses_sampled(pairs: list[tuple[int, datetime.datetime]]) -> int:
             )
             return cursor.rowcount
         moved = 0
-        for resident_id, moment in latest.items():
-            at = connection.ops.adapt_datetimefield_value(moment)
+        items = list(latest.items())
+        for start in range(0, len(items), 5000):  # 2 parameters a row, within SQLite's limit
+            chunk = items[start : start + 5000]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            params = []
+            for resident_id, moment in chunk:
+                params += [resident_id, connection.ops.adapt_datetimefield_value(moment)]
             cursor.execute(
-                f"UPDATE {table} SET last_sampled_at = %s "  # noqa: S608
-                "WHERE resident_id = %s AND (last_sampled_at IS NULL OR last_sampled_at < %s)",
-                [at, resident_id, at],
+                f"WITH v(id, at) AS (VALUES {values}) "  # noqa: S608
+                f"UPDATE {table} SET last_sampled_at = v.at FROM v "
+                f"WHERE {table}.resident_id = v.id "
+                f"AND ({table}.last_sampled_at IS NULL OR {table}.last_sampled_at < v.at)",
+                params,
             )
             moved += cursor.rowcount
         return moved
