@@ -48,6 +48,7 @@ NEGATIVE, POSITIVE = Tube.Result.NEGATIVE.value, Tube.Result.POSITIVE.value
 TUBE, RESULT, TIME = "tube", "result", "time"
 MAX_ERRORS = 1000  # errors kept in a report; the rest are counted
 HEADER_SEARCH_ROWS = 10
+TIME_CACHE = 100_000  # distinct time texts remembered while reading one file
 CODE_MAX_LENGTH = Tube._meta.get_field("code").max_length
 
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -221,7 +222,7 @@ class LabFile:
         self.error_count = 0
         self.invalid_rows = 0
         self.valid_rows = 0
-        self._lines = self._open(file_name, content)
+        self._lines, self._line_number = self._open(file_name, content)
         self.header_row, self.positions = self._header()
 
     @property
@@ -237,23 +238,36 @@ class LabFile:
     # -- the file to lines of cells
 
     @staticmethod
-    def _open(file_name: str, content: bytes) -> Iterator[tuple[int, list]]:
+    def _open(file_name: str, content: bytes):
+        """The lines of cells, and how to read the current line's number."""
         if not content or not content.strip():
             raise LabFileError(_("文件是空的"))
         if content[:4] == b"PK\x03\x04":
-            return _xlsx_lines(content)
+            lines = _xlsx_lines(content)
+            return lines, None
         if content[:4] == b"\xd0\xcf\x11\xe0":
             raise LabFileError(
                 _("无法读取该文件：这是旧版 .xls 格式，请在Excel中另存为 .xlsx 或 .csv 后再上传")
             )
         if file_name.lower().endswith((".xlsx", ".xlsm")):
             raise LabFileError(_("无法读取该文件：不是有效的 .xlsx 文件"))
-        return _csv_lines(content)
+        reader = _csv_reader(content)
+        return reader, lambda: reader.line_num
+
+    def _numbered(self) -> Iterator[tuple[int, list]]:
+        if self._line_number is None:
+            # Not `yield from`: closing this generator after the header must not close the lines.
+            for item in self._lines:  # noqa: UP028
+                yield item
+        else:
+            line_number = self._line_number
+            for cells in self._lines:
+                yield line_number(), cells
 
     def _header(self) -> tuple[int, dict[str, int]]:
         seen = 0
         try:
-            for number, cells in self._lines:
+            for number, cells in self._numbered():
                 if _blank(cells):
                     continue
                 seen += 1
@@ -280,61 +294,83 @@ class LabFile:
     # -- the rows
 
     def __iter__(self) -> Iterator[tuple[int, str, str, datetime.datetime]]:
+        """The readable rows. The common row (an ASCII code, a result word as listed, a time as
+        text seen before) costs three look-ups and no call; anything else goes the long way."""
         tube_at, result_at, time_at = self.positions[TUBE], self.positions[RESULT], self.positions[TIME]
         width = max(tube_at, result_at, time_at) + 1
-        results = RESULT_INDEX
+        results, times = RESULT_INDEX, {}
+        csv_lines = self._line_number is not None
+        line_number = self._line_number
+        valid = 0
         try:
-            for number, cells in self._lines:
+            for item in self._lines:
+                if csv_lines:
+                    cells = item
+                else:
+                    number, cells = item
                 if len(cells) < width:
                     if _blank(cells):
                         continue
                     cells = list(cells) + [None] * (width - len(cells))
                 raw_code, raw_result, raw_time = cells[tube_at], cells[result_at], cells[time_at]
-                # The common row (ASCII code, a result word as listed, a time as text) costs three
-                # look-ups; anything else goes the long way round.
-                if isinstance(raw_code, str) and raw_code.isascii() and raw_code.isalnum():
+                if raw_code.__class__ is str and raw_code.isalnum() and raw_code.isascii():
                     code = raw_code.upper()
                 else:
                     code = normalise_code(raw_code)
-                result = results.get(raw_result) if isinstance(raw_result, str) else None
-                moment = parse_time_text(raw_time) if isinstance(raw_time, str) else parse_time(raw_time)
-                if result is None and not code and _blank(cells):
-                    continue
+                result = results.get(raw_result) if raw_result.__class__ is str else None
+                moment = times.get(raw_time) if raw_time.__class__ is str else None
+                if moment is None:
+                    moment = parse_time(raw_time)
+                    if raw_time.__class__ is str and len(times) < TIME_CACHE:
+                        times[raw_time] = moment
+                if csv_lines:
+                    number = line_number()
                 if (
                     result is not None
                     and code
                     and len(code) <= CODE_MAX_LENGTH
-                    and not isinstance(moment, tuple)
+                    and moment.__class__ is not tuple
                 ):
-                    self.valid_rows += 1
+                    valid += 1
                     yield number, code, result, moment
                     continue
-                bad = False
-                if not code:
-                    self.error(number, TUBE, "required", _("缺少管码"))
-                    bad = True
-                elif len(code) > CODE_MAX_LENGTH:
-                    message = _("管码过长（最多%(n)d个字符）") % {"n": CODE_MAX_LENGTH}
-                    self.error(number, TUBE, "invalid", message)
-                    bad = True
-                if result is None:
-                    result, message = parse_result(raw_result)
-                    if message:
-                        blank = raw_result is None or not str(raw_result).strip()
-                        self.error(number, RESULT, "required" if blank else "invalid", message)
-                        bad = True
-                if isinstance(moment, tuple):
-                    self.error(number, TIME, *time_error(moment))
-                    bad = True
-                if bad:
-                    self.invalid_rows += 1
+                if result is None and not code and _blank(cells):
                     continue
-                self.valid_rows += 1
-                yield number, code, result, moment
+                if self._row_errors(number, code, raw_result, result, moment) is None:
+                    continue
+                valid += 1
+                yield self._last
         except LabFileError:
             raise
         except Exception as error:
             raise LabFileError(_("无法读取该文件：%(e)s") % {"e": type(error).__name__}) from None
+        finally:
+            self.valid_rows += valid
+
+    def _row_errors(self, number, code, raw_result, result, moment):
+        """Report what is wrong with a row (None), or keep it after all in `_last` (True): a result
+        spelt another way (阴性（-）, Negative) is fine."""
+        bad = False
+        if not code:
+            self.error(number, TUBE, "required", _("缺少管码"))
+            bad = True
+        elif len(code) > CODE_MAX_LENGTH:
+            self.error(number, TUBE, "invalid", _("管码过长（最多%(n)d个字符）") % {"n": CODE_MAX_LENGTH})
+            bad = True
+        if result is None:
+            result, message = parse_result(raw_result)
+            if message:
+                blank = raw_result is None or not str(raw_result).strip()
+                self.error(number, RESULT, "required" if blank else "invalid", message)
+                bad = True
+        if isinstance(moment, tuple):
+            self.error(number, TIME, *time_error(moment))
+            bad = True
+        if bad:
+            self.invalid_rows += 1
+            return None
+        self._last = (number, code, result, moment)
+        return True
 
 
 def _blank(cells) -> bool:
@@ -354,7 +390,7 @@ def decode_text(content: bytes) -> str:
             raise LabFileError(_("无法读取该文件：编码无法识别，请另存为UTF-8或GBK编码的CSV")) from None
 
 
-def _csv_lines(content: bytes) -> Iterator[tuple[int, list]]:
+def _csv_reader(content: bytes):
     text = decode_text(content)
     start = 0
     first_line = ""
@@ -366,9 +402,7 @@ def _csv_lines(content: bytes) -> Iterator[tuple[int, list]]:
             break
         start = end + 1
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for cells in reader:
-        yield reader.line_num, cells
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
 def _xlsx_lines(content: bytes) -> Iterator[tuple[int, list]]:

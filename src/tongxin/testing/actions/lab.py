@@ -114,6 +114,8 @@ class _Errors:
     def add(self, row, column: str, code: str, message: str) -> None:
         self.count += 1
         self.items.append(row_error(row, column, code, message))
+        if len(self.items) >= 2 * MAX_ERRORS:  # a file of nothing but errors stays small
+            self.items = self._first()
 
     def extend(self, items: list[dict], count: int) -> None:
         self.items.extend(items)
@@ -122,10 +124,13 @@ class _Errors:
     def __bool__(self) -> bool:
         return self.count > 0
 
-    def listed(self) -> list[dict]:
+    def _first(self) -> list[dict]:
         order = {column_name(c): i for c, i in COLUMN_ORDER.items()}
         items = sorted(self.items, key=lambda e: (e["row"] or 0, order.get(e["column"], -1), e["code"]))
-        items = items[:MAX_ERRORS]
+        return items[:MAX_ERRORS]
+
+    def listed(self) -> list[dict]:
+        items = self._first()
         if self.count > len(items):
             items.append(
                 row_error(
@@ -183,36 +188,62 @@ def _scoped_compounds(actor):
 class _Cleaned:
     """The rows with their shape checked (a LabFile's are fine; a caller's may not be) and the
     result time compared with now: a future time is reported and the row still goes on to the
-    other checks. Counts the rows it saw."""
+    other checks. Yields (row, code, result, result_at, result_at as ISO text) and counts the rows.
+
+    A file repeats its times (a LabFile gives the same object for the same text), so each time
+    object is checked and formatted once."""
+
+    CACHE = 100_000
 
     def __init__(self, rows: Iterable[tuple], errors: _Errors, now: datetime.datetime):
         self.rows, self.errors, self.latest, self.seen = rows, errors, now + CLOCK_SKEW, 0
 
     def __iter__(self) -> Iterator[tuple]:
-        errors, latest, zone = self.errors, self.latest, local_zone()
-        results = (NEGATIVE, POSITIVE)
-        for item in self.rows:
-            self.seen += 1
-            if not isinstance(item, tuple | list) or len(item) != 4 or not isinstance(item[0], int):
-                errors.add(None, "", "invalid", _("无法读取的一行：%(row)s") % {"row": str(item)[:60]})
-                continue
-            number, code, result, moment = item
-            if not isinstance(code, str) or not code or len(code) > CODE_MAX_LENGTH:
-                errors.add(number, TUBE, "invalid", _("管码无效"))
-                continue
-            if result not in results:
-                errors.add(number, RESULT, "invalid", _("检测结果须为阴性或阳性"))
-                continue
-            if not isinstance(moment, datetime.datetime):
-                errors.add(number, TIME, "invalid", _("检测时间无效"))
-                continue
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=zone)
-            if moment > latest:
-                errors.add(
-                    number, TIME, "future_time", _("检测时间%(time)s晚于现在") % {"time": _local(moment)}
-                )
-            yield number, code, result, moment
+        errors, negative, positive = self.errors, NEGATIVE, POSITIVE
+        times: dict[int, tuple] = {}
+        seen = 0
+        try:
+            for item in self.rows:
+                seen += 1
+                if item.__class__ is not tuple or len(item) != 4 or item[0].__class__ is not int:
+                    if not isinstance(item, tuple | list) or len(item) != 4 or not isinstance(item[0], int):
+                        errors.add(
+                            None, "", "invalid", _("无法读取的一行：%(row)s") % {"row": str(item)[:60]}
+                        )
+                        continue
+                number, code, result, moment = item
+                if code.__class__ is not str or not code or len(code) > CODE_MAX_LENGTH:
+                    errors.add(number, TUBE, "invalid", _("管码无效"))
+                    continue
+                if result != negative and result != positive:
+                    errors.add(number, RESULT, "invalid", _("检测结果须为阴性或阳性"))
+                    continue
+                entry = times.get(id(moment))
+                if entry is None or entry[0] is not moment:
+                    entry = self._time(moment)
+                    if entry is None:
+                        errors.add(number, TIME, "invalid", _("检测时间无效"))
+                        continue
+                    if len(times) >= self.CACHE:
+                        times.clear()
+                    times[id(moment)] = entry  # the entry holds the object, so its id stays its own
+                if entry[3]:
+                    errors.add(
+                        number,
+                        TIME,
+                        "future_time",
+                        _("检测时间%(time)s晚于现在") % {"time": _local(entry[1])},
+                    )
+                yield number, code, result, entry[1], entry[2]
+        finally:
+            self.seen += seen
+
+    def _time(self, moment) -> tuple | None:
+        """(the object, aware time, ISO text, in the future) or None when not a datetime."""
+        if not isinstance(moment, datetime.datetime):
+            return None
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=local_zone())
+        return moment, aware, aware.isoformat(), aware > self.latest
 
 
 def _local(moment: datetime.datetime) -> str:
@@ -278,7 +309,7 @@ def _chunks(items: list, size: int = ORM_CHUNK):
 
 
 def _load_orm(actor, rows: Iterable[tuple], round_, errors: _Errors) -> _Loaded:
-    rows = list(rows)
+    rows = [row[:4] for row in rows]
     loaded = _Loaded(rows=len(rows))
     compounds = _scoped_compounds(actor)
     tubes: dict[str, tuple] = {}
@@ -355,15 +386,11 @@ def _load_orm(actor, rows: Iterable[tuple], round_, errors: _Errors) -> _Loaded:
 
 
 def _copy_rows(raw_cursor, rows: Iterable[tuple]) -> int:
-    """COPY the rows into lab_rows in large text chunks: one line per row, times formatted once."""
-    stamps: dict[datetime.datetime, str] = {}
+    """COPY the rows into lab_rows in large text chunks, one line per row."""
     buffer: list[str] = []
     count = 0
     with raw_cursor.copy("COPY lab_rows (n, code, result, result_at) FROM STDIN") as copy:
-        for number, code, result, moment in rows:
-            stamp = stamps.get(moment)
-            if stamp is None:
-                stamp = stamps[moment] = moment.isoformat()
+        for number, code, result, _moment, stamp in rows:
             if not code.isalnum():
                 code = code.translate(_COPY_ESCAPES)
             buffer.append(f"{number}\t{code}\t{result}\t{stamp}\n")
@@ -405,7 +432,8 @@ def _load_postgres(actor, rows: Iterable[tuple], round_, errors: _Errors) -> _Lo
     loaded = _Loaded()
     with connection.cursor() as cursor:
         cursor.execute(_DROP_TEMP)
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [PG_WORK_MEM])
+        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [PG_WORK_MEM])
+        work_mem = cursor.fetchone()[0]
         cursor.execute(
             "CREATE TEMP TABLE lab_rows (n integer, code text, result text, result_at timestamptz) ON COMMIT DROP"
         )
@@ -506,6 +534,7 @@ def _load_postgres(actor, rows: Iterable[tuple], round_, errors: _Errors) -> _Lo
         )
         loaded.recompute = {row[0] for row in cursor.fetchall()}
         cursor.execute(_DROP_TEMP)
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
     return loaded
 
 
