@@ -21,8 +21,10 @@ message. Checks:
 Effects of a file, for the tubes whose result it sets (pending before):
 - negative: everyone in the tube is sampled and negative at their sampling time, which is read
   from Sample + Tube.result, so nothing is written per person. Only the people in those tubes
-  whose stored status can change are recomputed: those with holds, or with an open or sampled
-  retest; a resident with no holds stays green whatever the negative says.
+  whose stored status can change are recomputed: those with a hold that has not ended (open-ended
+  or ending later; ended holds are kept for looking back and a negative changes nothing in them),
+  or with an open or sampled retest. A resident with no such hold stays as stored whatever the
+  negative says (their last sampling time was moved when they were sampled).
 - a negative single tube that is a retest closes the retest (negative); the household's members are
   recomputed (the household's yellow hold goes once every retest of it is negative).
 - positive pooled tube (pool size > 1): a retest (open) for every person in it, their status and
@@ -40,6 +42,7 @@ path, which the tests use to check both agree.
 """
 
 import datetime
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -300,6 +303,15 @@ def _duplicate(errors: _Errors, number, code, result, first_row, first_result) -
     )
 
 
+def _holding(holds: list[dict], now: datetime.datetime) -> bool:
+    """A stored status still holds something (a hold open-ended or ending later): only then can a
+    negative change it. Holds that ended (an isolation long released, a flag cleared) are kept
+    for looking back and change nothing."""
+    if isinstance(holds, str):
+        holds = json.loads(holds)
+    return any(h.get("until") is None or datetime.datetime.fromisoformat(h["until"]) > now for h in holds)
+
+
 # -- the portable path ----------------------------------------------------------------------------
 
 
@@ -366,10 +378,13 @@ def _load_orm(actor, rows: Iterable[tuple], round_, errors: _Errors) -> _Loaded:
             in_negative[resident_id].append((sample_id, tube_id, sampled_at, is_retest))
     people = sorted(in_negative)
     for chunk in _chunks(people):
+        now = timezone.now()
         loaded.recompute.update(
-            ResidentStatus.objects.filter(resident_id__in=chunk)
+            resident_id
+            for resident_id, holds in ResidentStatus.objects.filter(resident_id__in=chunk)
             .exclude(holds=[])
-            .values_list("resident_id", flat=True)
+            .values_list("resident_id", "holds")
+            if _holding(holds, now)
         )
         for retest_id, resident_id, sample_id, pool_sampled_at in Retest.objects.filter(
             resident_id__in=chunk, state__in=_OPEN_RETESTS
@@ -525,12 +540,13 @@ def _load_postgres(actor, rows: Iterable[tuple], round_, errors: _Errors) -> _Lo
             f"SELECT s.resident_id FROM {status} rs "  # noqa: S608
             f"JOIN {sample} s ON s.resident_id = rs.resident_id "
             "JOIN lab_changed c ON c.id = s.tube_id AND c.result = %s "
-            "WHERE rs.holds <> '[]'::jsonb "
+            "WHERE rs.holds <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(rs.holds) h "
+            "WHERE h->>'until' IS NULL OR (h->>'until')::timestamptz > %s) "
             f"UNION SELECT rt.resident_id FROM {retest} rt "
             f"JOIN {sample} s ON s.resident_id = rt.resident_id "
             "JOIN lab_changed c ON c.id = s.tube_id AND c.result = %s "
             "WHERE rt.state IN (%s, %s)",
-            [NEGATIVE, NEGATIVE, *_OPEN_RETESTS],
+            [NEGATIVE, timezone.now(), NEGATIVE, *_OPEN_RETESTS],
         )
         loaded.recompute = {row[0] for row in cursor.fetchall()}
         cursor.execute(_DROP_TEMP)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
-from tongxin.outbreak.actions import flag_set
+from tongxin.outbreak.actions import flag_clear, flag_set
 from tongxin.outbreak.models import ResidentStatus
 from tongxin.outbreak.status import status_read
 from tongxin.testing.actions import lab as lab_actions
@@ -219,6 +219,15 @@ def test_negative_tube_recomputes_only_people_whose_status_can_change(lab, metho
     sampled_tube(lab, "T0001", [lab.elder, lab.child, lab.neighbour])
     flag_set(actor=None, resident=lab.elder, kind="other", reason="外地返回", starts_at=lab.sampled_at - HOUR)
     status_read(lab.child.pk)  # stored, no holds
+    ended = flag_set(
+        actor=None,
+        resident=lab.neighbour,
+        kind="other",
+        reason="时空伴随",
+        starts_at=lab.sampled_at - 2 * HOUR,
+    )
+    flag_clear(actor=None, flag=ended, reason="核实无接触")  # a hold that has ended
+    assert len(ResidentStatus.objects.get(resident=lab.neighbour).holds) == 1
     before = dict(ResidentStatus.objects.values_list("resident_id", "computed_at"))
     recomputed = []
     original = lab_actions.status_recompute
