@@ -208,3 +208,19 @@ def test_api_lab_results_and_retests(lab, as_role):
     first = Retest.objects.get(resident=lab.neighbour)
     shown = datetime.datetime.fromisoformat(listing["items"][0]["pool_sampled_at"])
     assert abs(shown - first.pool_sampled_at) < datetime.timedelta(milliseconds=1)  # JSON keeps milliseconds
+
+
+def test_lab_page_queries_do_not_grow(lab, as_role, django_assert_max_num_queries):
+    url = reverse("testing:lab_import", args=[lab.round.pk])
+    client = as_role(Role.COMPOUND_MANAGER)
+    pool_positive(lab)
+    with django_assert_max_num_queries(12) as first:
+        client.get(url)
+    for n in range(5):
+        rows = [(2, "T0013", "negative", result_time(lab))]
+        lab_results_apply(actor=lab.users[Role.GRID_WORKER], rows=rows, file_name=f"第{n}批.csv")
+        Alert.objects.create(compound=lab.compound_a, round=lab.round, kind="positive_pool", text=f"提醒{n}")
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        html = client.get(url).content.decode()
+    assert all(f"第{n}批.csv" in html and f"提醒{n}" in html for n in range(5))
+    assert html.count("grid ·") == 5
