@@ -113,14 +113,21 @@ def missed_export(
     """The missed list as .xlsx (the workbook's bytes and a file name), for the roles that manage
     residents: with full phones, like the page they see. Audited with the count and the filter."""
     from tongxin.testing import exporting
-    from tongxin.testing.selectors.coverage import covered_compound, missed_list, missed_people, phone_mode
+    from tongxin.testing.selectors.coverage import (
+        covered_compound,
+        index_reads,
+        missed_list,
+        missed_people,
+        phone_mode,
+    )
 
     if not may_exempt(actor):
         raise PermissionDenied(_("当前角色不能导出未检名单"))
     round_ = round
     compound = covered_compound(actor, round_, compound_id)
-    residents = missed_list(actor, round_, compound.pk, building_id=building_id, unit_id=unit_id)
-    rows = missed_people(actor, round_, residents, audit_action="")
+    with index_reads():
+        residents = missed_list(actor, round_, compound.pk, building_id=building_id, unit_id=unit_id)
+        rows = missed_people(actor, round_, residents, audit_action="")
     mode = phone_mode(actor)
     content = exporting.write_missed(rows, round_=round_, compound=compound, phones=mode != "none")
     audit(

@@ -5,8 +5,6 @@ the health roles only (null for others), phones on the missed list in full for t
 see them (each read audited), none for volunteers; residents get 404.
 """
 
-from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import Http404
 from ninja import Field, Router, Schema
 
@@ -171,9 +169,15 @@ def missed(
     page: int = 1,
 ):
     round_ = _round(request, round_id)
-    residents = selectors.missed_list(request.user, round_, compound_id, building_id=building, unit_id=unit)
-    shown = Paginator(residents, settings.TONGXIN_PAGE_SIZE).get_page(page)
-    rows = selectors.missed_people(request.user, round_, shown.object_list, ip=client_ip(request))
+    shown, rows = selectors.missed_page(
+        request.user,
+        round_,
+        compound_id,
+        page=page,
+        building_id=building,
+        unit_id=unit,
+        ip=client_ip(request),
+    )
     with_phones = selectors.phone_mode(request.user) != "none"
     return {
         "count": shown.paginator.count,

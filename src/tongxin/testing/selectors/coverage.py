@@ -23,10 +23,14 @@ One compound reads its ~2,000 residents and samples through those indexes; the c
 one pass over each table.
 """
 
+import contextlib
 import dataclasses
 from collections import Counter, defaultdict
 
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -128,6 +132,19 @@ class CompoundCoverage:
     buildings: list[PlaceCoverage]  # each with its units as children
 
 
+@contextlib.contextmanager
+def index_reads():
+    """One compound's reads: a few thousand rows through indexes each. On PostgreSQL the planner
+    would start parallel workers for them, which costs more than the reads; one transaction with
+    parallelism off (SET LOCAL ends with it). The city-wide summary keeps its parallel scans."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 # -- rounds ----------------------------------------------------------------------------------------
 
 
@@ -157,19 +174,16 @@ def round_get(user, round_id) -> TestRound:
 
 def round_covers(round_: TestRound, compound_ids=None) -> dict[int, frozenset[int]]:
     """{compound id: the covered building ids, empty for the whole compound}, for every compound of
-    the round or only these. Two queries, whatever the number of compounds."""
+    the round or only these. One query, whatever the number of compounds."""
     covers = RoundCompound.objects.filter(round_id=round_.pk)
     if compound_ids is not None:
         covers = covers.filter(compound_id__in=list(compound_ids))
-    buildings = defaultdict(set)
-    for compound_id, building_id in RoundCompound.buildings.through.objects.filter(
-        roundcompound__in=covers
-    ).values_list("roundcompound__compound_id", "building_id"):
-        buildings[compound_id].add(building_id)
-    return {
-        compound_id: frozenset(buildings.get(compound_id, ()))
-        for compound_id in covers.values_list("compound_id", flat=True)
-    }
+    buildings: dict[int, set[int]] = {}
+    for compound_id, building_id in covers.values_list("compound_id", "buildings").order_by():
+        found = buildings.setdefault(compound_id, set())
+        if building_id is not None:
+            found.add(building_id)
+    return {compound_id: frozenset(ids) for compound_id, ids in buildings.items()}
 
 
 def covered_q(covers: dict[int, frozenset[int]], prefix: str = "") -> Q:
@@ -226,14 +240,11 @@ def _tallies(user, round_: TestRound, covers, level: str, **filters) -> dict[int
     at_place = _place_q(user, covers, **filters)
     tallies: dict[int, Tally] = defaultdict(Tally)
 
-    # Each person's sample of the round, by its tube's result and, for a positive pool, the state
-    # of the person's single-tube retest (a left join on the few retests).
+    # Each person's first sample of the round, by its tube's result.
     samples = Sample.objects.filter(at_place, round_id=round_.pk)
-    own_retest = FilteredRelation("tube__retests", condition=Q(tube__retests__resident_id=F("resident_id")))
-    for key, result, pool_size, retested, n in (
+    for key, result, pool_size, n in (
         samples.filter(is_retest=False)
-        .annotate(own_retest=own_retest)
-        .values_list(place, "tube__result", "tube__pool_size", "own_retest__state")
+        .values_list(place, "tube__result", "tube__pool_size")
         .annotate(n=Count("id"))
         .order_by()
     ):
@@ -241,12 +252,36 @@ def _tallies(user, round_: TestRound, covers, level: str, **filters) -> dict[int
         tally.sampled += n
         if result == Tube.Result.PENDING:
             tally.awaiting += n
-        elif result == Tube.Result.NEGATIVE or retested == Retest.State.NEGATIVE:
+        elif result == Tube.Result.NEGATIVE:
             tally.negative += n
-        elif pool_size == 1 or retested == Retest.State.POSITIVE:
+        elif pool_size == 1:
             tally.positive += n
         else:
             tally.under_review += n
+
+    # A positive pool's person whose single-tube retest came back is negative or positive, no
+    # longer under review: read from the few settled retests of these compounds (their index; a
+    # retest carries the compound of the pool sample it settles), each joined to that sample.
+    for key, state, n in (
+        samples.filter(
+            is_retest=False,
+            tube__pool_size__gt=1,
+            tube__result=Tube.Result.POSITIVE,
+            tube__retests__round_id=round_.pk,
+            tube__retests__compound_id__in=list(covers),
+            tube__retests__resident_id=F("resident_id"),
+            tube__retests__state__in=[Retest.State.NEGATIVE, Retest.State.POSITIVE],
+        )
+        .values_list(place, "tube__retests__state")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        tally = tallies[key]
+        tally.under_review -= n
+        if state == Retest.State.NEGATIVE:
+            tally.negative += n
+        else:
+            tally.positive += n
 
     # Sampled in this round only as the single-tube retest of an earlier round's pool: the few
     # samples a Retest points to, found through the retests rather than by scanning the round.
@@ -270,49 +305,73 @@ def _tallies(user, round_: TestRound, covers, level: str, **filters) -> dict[int
         else:
             tally.positive += 1
 
-    # Living here and not sampled: missed, until found tested elsewhere or exempted below.
-    sampled = Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"))
-    unsampled = Resident.objects.filter(at_place, presence=LIVING).filter(~Exists(sampled))
-    for key, n in unsampled.values_list(place).annotate(n=Count("id")).order_by():
+    # Living here without a sample of the round: missed, until found tested elsewhere or exempted
+    # below. The anti-join reads the (round, resident) unique index of first samples only; the
+    # few sampled only by a retest are taken off after.
+    first_sample = Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"), is_retest=False)
+    living = Resident.objects.filter(at_place, presence=LIVING)
+    for key, n in living.filter(~Exists(first_sample)).values_list(place).annotate(n=Count("id")).order_by():
         tallies[key].missed += n
+    if seen:
+        for key in living.filter(pk__in=seen).values_list(place, flat=True).order_by():
+            tallies[key].missed -= 1
 
+    any_sample = Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"))
     ids = list(residents_tested_elsewhere(list(covers), round_.day)) if covers else []
     elsewhere = set()
     if ids:
-        for resident_id, key in unsampled.filter(pk__in=ids).values_list("pk", place).order_by():
+        for resident_id, key in (
+            living.filter(pk__in=ids).filter(~Exists(any_sample)).values_list("pk", place).order_by()
+        ):
             elsewhere.add(resident_id)
             tallies[key].elsewhere += 1
             tallies[key].missed -= 1
 
-    # The round's exemptions made in these compounds (an exemption holds while the person lives
-    # in the compound it was made in), then where those people live: two small queries on the
-    # exemption index and the residents' primary key, whatever the size of the city.
+    # The round's exemptions of people not sampled, counted where they live, while they live in the
+    # compound the exemption was made in.
+    for reason, key, presence in _exemptions(user, round_, covers, place, filters, elsewhere):
+        tally = tallies[key]
+        tally.exempted += 1
+        tally.reasons[reason] += 1
+        if presence == LIVING:
+            tally.missed -= 1
+    return tallies
+
+
+def _exemptions(user, round_, covers, place: str, filters: dict, elsewhere: set[int]):
+    """(reason, place key, presence) of each exemption that counts. One compound: one query joining
+    the residents. The city: the exemption index, then those people by primary key (a join would
+    make the planner scan every resident)."""
     sampled = Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("resident_id"))
-    exempted = {
+    exemptions = Exemption.objects.filter(round_id=round_.pk).annotate(was_sampled=Exists(sampled)).order_by()
+    if place == "unit_id":
+        rows = exemptions.filter(
+            _place_q(user, covers, "resident__", **filters), compound_id=F("resident__compound_id")
+        ).values_list("resident_id", "reason", "resident__unit_id", "resident__presence", "was_sampled")
+        return [
+            (reason, key, presence)
+            for resident_id, reason, key, presence, was_sampled in rows
+            if not was_sampled and resident_id not in elsewhere
+        ]
+    found = {
         resident_id: (reason, compound_id)
-        for resident_id, reason, compound_id, was_sampled in Exemption.objects.filter(
-            round_id=round_.pk, compound_id__in=list(covers)
-        )
-        .annotate(was_sampled=Exists(sampled))
-        .values_list("resident_id", "reason", "compound_id", "was_sampled")
-        .order_by()
+        for resident_id, reason, compound_id, was_sampled in exemptions.filter(
+            compound_id__in=list(covers)
+        ).values_list("resident_id", "reason", "compound_id", "was_sampled")
         if not was_sampled and resident_id not in elsewhere
     }
-    if exempted:
-        for resident_id, key, compound_id, presence in (
-            Resident.objects.filter(at_place, pk__in=list(exempted))
-            .values_list("pk", place, "compound_id", "presence")
-            .order_by()
-        ):
-            reason, exempted_in = exempted[resident_id]
-            if compound_id != exempted_in:
-                continue
-            tally = tallies[key]
-            tally.exempted += 1
-            tally.reasons[reason] += 1
-            if presence == LIVING:
-                tally.missed -= 1
-    return tallies
+    if not found:
+        return []
+    counted = []
+    for resident_id, key, compound_id, presence in (
+        Resident.objects.filter(_place_q(user, covers, **filters), pk__in=list(found))
+        .values_list("pk", place, "compound_id", "presence")
+        .order_by()
+    ):
+        reason, made_in = found[resident_id]
+        if compound_id == made_in:
+            counted.append((reason, key, presence))
+    return counted
 
 
 def round_coverage(user, round_: TestRound) -> RoundCoverage:
@@ -360,12 +419,13 @@ def _covered_units(user, covers, compound: Compound, **filters) -> list[Unit]:
 
 def compound_coverage(user, round_: TestRound, compound_id, *, building_id=None) -> CompoundCoverage:
     """One compound of the round: totals, each building, each building's units (or one building's)."""
-    compound, covers = _covered_compound(user, round_, compound_id)
-    filters = {"building_id": building_id} if building_id is not None else {}
-    units = _covered_units(user, covers, compound, **filters)
-    if building_id is not None and not units:
-        raise Http404
-    tallies = _tallies(user, round_, covers, "unit", compound_id=compound.pk, **filters)
+    with index_reads():
+        compound, covers = _covered_compound(user, round_, compound_id)
+        filters = {"building_id": building_id} if building_id is not None else {}
+        units = _covered_units(user, covers, compound, **filters)
+        if building_id is not None and not units:
+            raise Http404
+        tallies = _tallies(user, round_, covers, "unit", compound_id=compound.pk, **filters)
     total = Tally()
     buildings: dict[int, PlaceCoverage] = {}
     for unit in units:
@@ -404,16 +464,31 @@ def unit_shares(
     covers = round_covers(round_, [compound.pk])
     if compound.pk not in covers:
         return round_, {}
-    tallies = _tallies(user, round_, covers, "unit", compound_id=compound.pk)
+    with index_reads():
+        tallies = _tallies(user, round_, covers, "unit", compound_id=compound.pk)
     return round_, {unit_id: tallies[unit_id] for unit_id in unit_ids if unit_id in tallies}
 
 
 # -- the missed list -------------------------------------------------------------------------------
 
 
+MISSED_FIELDS = (
+    "name",
+    "compound_id",
+    "birth_date",
+    "phone_cipher",
+    "phone_masked",
+    *Resident.TAG_FIELDS,
+    "household__room",
+    "unit__number",
+    "building__number",
+)
+
+
 def missed_list(user, round_: TestRound, compound_id, *, building_id=None, unit_id=None):
     """The compound's missed people (living here, not sampled, not tested elsewhere, not exempted)
-    the user sees, in building, unit and room order: a queryset, paginate it."""
+    the user sees, in building, unit and room order: a queryset (evaluate it inside
+    `index_reads()`, or take a page with `missed_page`)."""
     compound, covers = _covered_compound(user, round_, compound_id)
     filters = {"compound_id": compound.pk}
     if building_id:
@@ -421,7 +496,10 @@ def missed_list(user, round_: TestRound, compound_id, *, building_id=None, unit_
     if unit_id:
         filters["unit_id"] = unit_id
     elsewhere = list(residents_tested_elsewhere([compound.pk], round_.day))
-    sampled = Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"))
+    # First samples through the (round, resident) unique index without touching the samples
+    # themselves; the rare retest-only sample checked for the few left.
+    first_sample = Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"), is_retest=False)
+    retest_sample = Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"), is_retest=True)
     exempted = Exemption.objects.filter(
         round_id=round_.pk, resident_id=OuterRef("pk"), compound_id=OuterRef("compound_id")
     )
@@ -429,8 +507,9 @@ def missed_list(user, round_: TestRound, compound_id, *, building_id=None, unit_
     if elsewhere:
         people = people.exclude(pk__in=elsewhere)
     return (
-        people.filter(~Exists(sampled), ~Exists(exempted))
+        people.filter(~Exists(first_sample), ~Exists(retest_sample), ~Exists(exempted))
         .select_related("household", "unit", "building")
+        .only(*MISSED_FIELDS)
         .order_by(
             "building__sort_key",
             "building__number",
@@ -440,6 +519,16 @@ def missed_list(user, round_: TestRound, compound_id, *, building_id=None, unit_
             "id",
         )
     )
+
+
+def missed_page(user, round_: TestRound, compound_id, *, page=1, building_id=None, unit_id=None, ip=None):
+    """A page of the missed list as the user may see it (audited when it shows full phones):
+    (the paginator's page, its MissedPerson rows)."""
+    with index_reads():
+        residents = missed_list(user, round_, compound_id, building_id=building_id, unit_id=unit_id)
+        shown = Paginator(residents, settings.TONGXIN_PAGE_SIZE).get_page(page)
+        rows = missed_people(user, round_, shown.object_list, ip=ip)
+    return shown, rows
 
 
 def phone_mode(user) -> str:

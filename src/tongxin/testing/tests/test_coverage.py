@@ -128,6 +128,8 @@ def test_a_retest_in_a_later_round_counts_as_sampled_there(cov, world):
     assert Sample.objects.get(round=later, resident=cov.review).is_retest
     tally = coverage.compound_coverage(cov.manager, later, world.compound_a.pk).total
     assert (tally.sampled, tally.negative, tally.awaiting) == (1, 1, 0)
+    # The other 11 living in A: 2 tested elsewhere, 9 missed; the retested person is not missed.
+    assert (tally.expected, tally.missed, tally.elsewhere) == (10, 9, 2)
     assert cov.review.pk not in {r.pk for r in coverage.missed_list(cov.manager, later, world.compound_a.pk)}
 
 

@@ -116,11 +116,15 @@ def missed(request, round_id: int, compound_id: int):
     round_ = _round(request, round_id)
     compound = selectors.covered_compound(request.user, round_, compound_id)
     building_id, unit_id = _int_param(request, "building"), _int_param(request, "unit")
-    residents = selectors.missed_list(
-        request.user, round_, compound.pk, building_id=building_id, unit_id=unit_id
+    page, rows = selectors.missed_page(
+        request.user,
+        round_,
+        compound.pk,
+        page=request.GET.get("page"),
+        building_id=building_id,
+        unit_id=unit_id,
+        ip=client_ip(request),
     )
-    page = Paginator(residents, settings.TONGXIN_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = selectors.missed_people(request.user, round_, page.object_list, ip=client_ip(request))
     filters = "&".join(
         f"{name}={value}" for name, value in (("building", building_id), ("unit", unit_id)) if value
     )
