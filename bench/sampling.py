@@ -8,18 +8,20 @@ compound), then:
 
 - starts gunicorn with the project's WSGI app (DEBUG off, --workers), logs every table's volunteer
   in through /accounts/login/, and has --clients threads post each table's events (tube_open, 10
-  people, tube_close per tube) in batches of --batch events to POST /api/v1/testing/tables/{id}/sync
+  people by resident id as the page's roster sends them, or --id-card-share of them by ID number as
+  a scanned ID card, tube_close per tube) in batches of --batch events to POST /api/v1/testing/tables/{id}/sync
   with the session cookie and the CSRF token, each table's batches in the device's order;
   `scans_per_s` is person-scans (sample events) over the wall time from the first request to the
   last answer, client threads included (they share the 2 cores with the server and PostgreSQL);
 - checks that every event was answered stored and that the database holds exactly the samples sent;
 - baseline, in the same run and database: the same tube and sample rows (exported, untimed) COPied
   into copies of testing_tube and testing_sample with the same indexes, unique constraints and
-  foreign keys (`copy_rows_per_s`, and `copy_scans_per_s` counting the sample rows only);
+  foreign keys (`copy_rows_per_s`, and `copy_scans_per_s` counting the sample rows only), then
+  into copies without the foreign keys;
 - profile: --profile-compounds compounds are left out of the timed run and synced in process
   through the API with Django's test client, one batch at a time: the time per phase of the sync
   action, the SQL statements' time, and a cProfile of one batch (top functions to stderr, the full
-  listing to --profile-out).
+  listing to --profile-out, the raw statistics to <profile-out>.pstats).
 
 Prints one JSON object and drops the database it created (unless --keep).
 
@@ -34,6 +36,7 @@ import io
 import json
 import os
 import pstats
+import random
 import re
 import shutil
 import socket
@@ -57,6 +60,7 @@ from testing_data import (  # noqa: E402
     ROOT,
     batches,
     bench_environment,
+    id_card_numbers,
     prepare_database,
     residents_by_compound,
     sampling_round,
@@ -454,13 +458,18 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
         ]
         statuses = store_statuses(conn)
         people = residents_by_compound(conn, compounds)
+        everyone = [pk for ids in people.values() for pk in ids]
+        chosen = random.Random(args.seed).sample(everyone, int(len(everyone) * args.id_card_share))
+        documents = id_card_numbers(conn, chosen) if chosen else {}
     if len(compounds) <= args.profile_compounds:
         raise SystemExit("too few compounds: raise --residents or lower --profile-compounds")
     tables = sampling_round(compounds, password=PASSWORD)
     connections.close_all()
     start = timezone.now()  # after every resident was registered
     events_of = {
-        t["table"]: table_events(people[t["compound"]], prefix=f"{t['compound']:06d}", start=start)
+        t["table"]: table_events(
+            people[t["compound"]], prefix=f"{t['compound']:06d}", start=start, documents=documents
+        )
         for t in tables
     }
     timed_tables = tables[: len(tables) - args.profile_compounds]
@@ -515,6 +524,7 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
         "scans_per_s": round(sent_scans / run["seconds"]),
         "events_per_s": round(sent_events / run["seconds"]),
         "batch": args.batch,
+        "id_card_share": args.id_card_share,
         "clients": args.clients,
         "workers": args.workers,
         "server": f"gunicorn sync workers, DEBUG off, {args.workers} workers",
@@ -554,6 +564,12 @@ def main() -> int:
     )
     parser.add_argument("--residents", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1000, help="events per request")
+    parser.add_argument(
+        "--id-card-share",
+        type=float,
+        default=0.0,
+        help="share of people sent as a scanned ID number instead of a roster pick (resident id)",
+    )
     parser.add_argument("--clients", type=int, default=4, help="client threads posting at once")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument(

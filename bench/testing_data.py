@@ -141,10 +141,20 @@ def residents_by_compound(conn, compound_ids: list[int]) -> dict[int, list[int]]
     return people
 
 
-def table_events(residents: list[int], *, prefix: str, start: dt.datetime, pool_size: int = 10) -> list[dict]:
+def table_events(
+    residents: list[int],
+    *,
+    prefix: str,
+    start: dt.datetime,
+    pool_size: int = 10,
+    documents: dict[int, str] | None = None,
+) -> list[dict]:
     """A table's events in the device's order: per tube of `pool_size` people (the last one may
     hold fewer) tube_open, one sample per person, tube_close; times 1 ms apart, ids made here as on
-    the device. Tube codes start with "T" (10 in 1 by TONGXIN_TUBE_POOL_PREFIXES)."""
+    the device. Tube codes start with "T" (10 in 1 by TONGXIN_TUBE_POOL_PREFIXES). A person is
+    sent as the page sends a roster pick, {"resident": id}, or, for those in `documents`, as a
+    scanned ID card, {"document": number}."""
+    documents = documents or {}
     events = []
     tick = dt.timedelta(milliseconds=1)
     at = start
@@ -159,13 +169,26 @@ def table_events(residents: list[int], *, prefix: str, start: dt.datetime, pool_
                     "type": "sample",
                     "at": at.isoformat(),
                     "tube": code,
-                    "person": {"resident": resident_id},
+                    "person": {"document": documents[resident_id]}
+                    if resident_id in documents
+                    else {"resident": resident_id},
                 }
             )
         at += tick
         events.append({"id": str(uuid.uuid4()), "type": "tube_close", "at": at.isoformat(), "tube": code})
         at += tick
     return events
+
+
+def id_card_numbers(conn, resident_ids: list[int]) -> dict[int, str]:
+    """These residents' ID numbers, decrypted (inside the benchmark's Django, whose key encrypted
+    them)."""
+    from tongxin.core.crypto import decrypt
+
+    rows = conn.execute(
+        "SELECT id, document_cipher FROM registry_resident WHERE id = ANY(%s)", [resident_ids]
+    )
+    return {pk: decrypt(cipher) for pk, cipher in rows}
 
 
 def batches(events: list[dict], size: int) -> list[list[dict]]:
