@@ -312,7 +312,9 @@ def main() -> int:
         round_id, load_seconds = load_round(url)
         os.environ.update(env)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongxin.config.settings")
+        load_before = [round(x, 2) for x in os.getloadavg()]
         result = measure(args, round_id)
+        result["load_average_before"] = load_before
         result.update(
             synth_seconds=round(synth_seconds, 1),
             load_seconds=load_seconds,

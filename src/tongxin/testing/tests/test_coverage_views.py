@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
 from tongxin.registry.tests.factories import make_resident
-from tongxin.testing.models import Exemption, TestRound
+from tongxin.testing.models import Exemption, RoundCompound, TestRound
 from tongxin.testing.tests.test_coverage_helpers import coverage_world, sample_into
 
 
@@ -185,8 +185,14 @@ def test_query_counts_do_not_grow_with_people(cov, as_role, world, django_assert
             Exemption.objects.create(
                 round=cov.round, resident=person, compound=world.compound_a, reason="away"
             )
+    RoundCompound.objects.create(round=cov.round, compound=world.compound_b)
+    make_resident(world.home_b, name="乙区居民", presence="living")
     for url in pages:
         with django_assert_max_num_queries(counts[url]):
             assert client.get(url).status_code == 200
+    admin = as_role(Role.PLATFORM_ADMIN)
+    with django_assert_max_num_queries(counts[urls(cov)["coverage"]]):
+        summary = admin.get(urls(cov)["coverage"]).content.decode()
+    assert "甲小区" in summary and "乙小区" in summary
     missed = client.get(urls(cov)["missed"]).content.decode()
     assert missed.count('class="card item missed-row"') == 2 + 4
