@@ -6,21 +6,26 @@ migrates it, fills it with `tongxin synth --residents N`, then loads, in SQL ins
 (INSERT ... SELECT, no round trips per row), one round covering every compound of the city:
 about 95 % of the people living here sampled into 10-person tubes (plus a tenth of those away),
 most tubes negative, a fifth awaiting their result, one in a thousand positive with its people's
-retests (half of them back negative), a fifth of the people not sampled exempted with a reason,
-and one resident in a thousand in central isolation. Then, in the same run and database:
+retests (half of them back negative, a tenth positive), a fifth of the people not sampled exempted
+with a reason, and one in forty of the others in central isolation (tested there). Then, in the
+same run and database:
 
 - compound_ms: one compound's coverage (by building and unit) plus its whole missed list with
   full phones, as a compound manager sees them (the audit row of the view included): the median
-  and the worst of --repeat calls, with the compound's size;
+  and the worst of --repeat calls, each part's median (compound_coverage_ms,
+  compound_missed_list_ms) and the compound's figures; the compound is one with a positive pool
+  and someone in central isolation, so that every column is read;
 - baseline_compound_ms: the raw SQL counts of the same compound (its living residents, its samples
   of the round), the floor any coverage page pays;
 - city_seconds: the city-wide summary by compound (`round_coverage` for the platform admin), the
   median of --city-repeat calls;
 - baseline_city_seconds: raw SQL counts of the same data grouped by compound (living residents,
   samples of the round);
-- check: the summary's totals against independent SQL counts of the same rows.
+- check: the summary's sampled total against an independent SQL count of the same rows.
 
-Prints one JSON object and drops the database it created (unless --keep).
+Runs with DEBUG off, as production does (keys of its own unless SECRET_KEY and
+FIELD_ENCRYPTION_KEY are set). The load average before and after the measures is printed with
+them: rerun on a quiet machine before comparing. Prints one JSON object and drops the database it created (unless --keep).
 
     .venv/bin/python bench/coverage.py                       # 3,500,000 residents
     .venv/bin/python bench/coverage.py --residents 200000    # a quick run
@@ -136,7 +141,8 @@ LOAD_SQL = [
         SELECT r.compound_id, r.id, r.name, 'central', 'close_contact', current_date - 2,
                current_date + 3, '[]', '', 1, now()
           FROM registry_resident r
-         WHERE r.presence = 'living' AND abs(hashint8(r.id * 7)::bigint) %% 1000 = 3
+         WHERE r.presence = 'living' AND abs(hashint8(r.id * 7)::bigint) %% 40 = 3
+           AND NOT EXISTS (SELECT 1 FROM bench_chosen c WHERE c.id = r.id)
         """,
     ),
 ]
@@ -180,15 +186,27 @@ def measure(args, round_id: int) -> dict:
 
     django.setup()
     from django.db import connection
+    from django.db.models import Exists, OuterRef
 
     from tongxin.accounts.models import Role, User
+    from tongxin.outbreak.models import Isolation
     from tongxin.registry.models import Compound, Resident
-    from tongxin.testing.models import Sample, TestRound
+    from tongxin.testing.models import Sample, TestRound, Tube
     from tongxin.testing.selectors import coverage
 
     round_ = TestRound.objects.get(pk=round_id)
     compounds = list(Compound.objects.order_by("pk").values_list("pk", flat=True))
-    compound = Compound.objects.get(pk=compounds[len(compounds) // 2])
+    # A compound with something in every column: a positive pool, someone in central isolation.
+    busy = (
+        Compound.objects.filter(
+            Exists(Tube.objects.filter(round=round_, compound=OuterRef("pk"), result="positive")),
+            Exists(Isolation.objects.filter(compound=OuterRef("pk"), kind="central")),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    busy = list(busy)
+    compound = Compound.objects.get(pk=busy[len(busy) // 2] if busy else compounds[len(compounds) // 2])
     admin = User.objects.create(username="bench_admin", role=Role.PLATFORM_ADMIN)
     manager = User.objects.create(username="bench_manager", role=Role.COMPOUND_MANAGER, compound=compound)
 
