@@ -232,6 +232,31 @@ def post_batches(port: int, per_table: list[list[tuple]], clients: int) -> dict:
     }
 
 
+def server_counters(url: str) -> dict:
+    """PostgreSQL's cumulative counters: WAL written, this database's blocks read and found in
+    shared buffers, checkpoints; two readings give what happened between them."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        wal, read, hit = conn.execute(
+            "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, blks_read, blks_hit FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        ).fetchone()
+        checkpoints = conn.execute(
+            "SELECT num_timed + num_requested FROM pg_stat_checkpointer"  # PostgreSQL 17
+            if conn.info.server_version >= 170000
+            else "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+        ).fetchone()[0]
+    return {"wal_bytes": int(wal), "blocks_read": read, "blocks_hit": hit, "checkpoints": checkpoints}
+
+
+def counters_between(before: dict, after: dict, scans: int) -> dict:
+    return {
+        "wal_bytes_per_scan": round((after["wal_bytes"] - before["wal_bytes"]) / scans),
+        "blocks_read_per_scan": round((after["blocks_read"] - before["blocks_read"]) / scans, 2),
+        "blocks_hit_per_scan": round((after["blocks_hit"] - before["blocks_hit"]) / scans, 1),
+        "checkpoints": after["checkpoints"] - before["checkpoints"],
+    }
+
+
 def interleave(per_table: list[list]) -> list:
     """Round-robin over the tables: one batch of each, then the next of each."""
     out = []
@@ -277,6 +302,8 @@ def copy_baseline(url: str) -> dict:
                     )
         conn.commit()
         for kind in ("fk", "nofk"):
+            if kind == "fk":
+                wal = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0]
             started = time.perf_counter()
             for table, buffer in rows.items():
                 buffer.seek(0)
@@ -287,6 +314,9 @@ def copy_baseline(url: str) -> dict:
                         copy.write(block)
             conn.commit()
             seconds[kind] = time.perf_counter() - started
+            if kind == "fk":
+                wal = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn - %s", [wal]).fetchone()[0]
+                conn.commit()
         for kind in ("fk", "nofk"):
             for table in rows:
                 conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"bench_{kind}_{table}")))
@@ -296,6 +326,7 @@ def copy_baseline(url: str) -> dict:
     return {
         "seconds": seconds["fk"],
         "no_fk_seconds": seconds["nofk"],
+        "wal_bytes": int(wal),
         "tubes": counts["testing_tube"],
         "samples": counts["testing_sample"],
     }
@@ -504,7 +535,9 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
             )
         sent_events = sum(len(ids) for queue in per_table for *_rest, ids in queue)
         sent_scans = sum(sum(1 for e in events_of[t["table"]] if e["type"] == "sample") for t in timed_tables)
+        before = server_counters(url)
         run = post_batches(port, per_table, args.clients)
+        database = counters_between(before, server_counters(url), sent_scans)
     finally:
         stop_server(server)
 
@@ -541,6 +574,7 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
             "max": round(latencies[-1] * 1000, 1),
         },
         "client_cpu_seconds": round(run["client_cpu_seconds"], 2),
+        "database_during_run": database,
         "all_stored": not run["problems"],
         "problems": run["problems"][:5],
         "sample_rows": stored_samples,
@@ -550,6 +584,7 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
         "copy_seconds": round(base["seconds"], 3),
         "copy_rows_per_s": round((base["tubes"] + base["samples"]) / base["seconds"]),
         "copy_scans_per_s": round(base["samples"] / base["seconds"]),
+        "copy_wal_bytes_per_scan": round(base["wal_bytes"] / base["samples"]),
         "copy_without_foreign_keys_rows_per_s": round(
             (base["tubes"] + base["samples"]) / base["no_fk_seconds"]
         ),
