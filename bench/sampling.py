@@ -248,6 +248,47 @@ def server_counters(url: str) -> dict:
     return {"wal_bytes": int(wal), "blocks_read": read, "blocks_hit": hit, "checkpoints": checkpoints}
 
 
+def cpu_seconds(pids) -> float:
+    """User and system CPU time of these processes so far (Linux /proc; gone processes count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pids(master: int) -> list[int]:
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent(entry.name) == master
+    ]
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def database_pids(url: str) -> dict[str, list[int]]:
+    """This database's client backends, and the server's own processes (WAL writer, checkpointer,
+    background writer, autovacuum), which work for every database."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid, backend_type, datname = current_database() FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid()"
+        ).fetchall()
+    return {
+        "backends": [pid for pid, kind, ours in rows if kind == "client backend" and ours],
+        "server": [pid for pid, kind, _ours in rows if kind != "client backend"],
+    }
+
+
 def counters_between(before: dict, after: dict, scans: int) -> dict:
     return {
         "wal_bytes_per_scan": round((after["wal_bytes"] - before["wal_bytes"]) / scans),
@@ -536,7 +577,13 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
         sent_events = sum(len(ids) for queue in per_table for *_rest, ids in queue)
         sent_scans = sum(sum(1 for e in events_of[t["table"]] if e["type"] == "sample") for t in timed_tables)
         before = server_counters(url)
+        processes = {"web": worker_pids(server.pid), **database_pids(url)}
+        cpu_before = {name: cpu_seconds(pids) for name, pids in processes.items()}
         run = post_batches(port, per_table, args.clients)
+        cpu = {
+            f"{name}_us_per_scan": round((cpu_seconds(pids) - cpu_before[name]) * 1e6 / sent_scans, 1)
+            for name, pids in processes.items()
+        }
         database = counters_between(before, server_counters(url), sent_scans)
     finally:
         stop_server(server)
@@ -553,7 +600,9 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
     profile = profile_sync(left_out, events_of, args.batch, args.profile_out)
     connections.close_all()
 
-    latencies = sorted(run["latencies"])
+    tenth = max(1, len(run["latencies"]) // 10)
+    in_order = run["latencies"]  # in the order the answers came
+    latencies = sorted(in_order)
     ok = not run["problems"] and stored_samples == sent_scans
     return {
         "bench": "sampling_sync",
@@ -572,9 +621,14 @@ def measure(args, env: dict, url: str, var_dir: str) -> dict:
             "median": round(statistics.median(latencies) * 1000, 1),
             "p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
             "max": round(latencies[-1] * 1000, 1),
+            "median_first_tenth": round(statistics.median(in_order[:tenth]) * 1000, 1),
+            "median_last_tenth": round(statistics.median(in_order[-tenth:]) * 1000, 1),
         },
         "client_cpu_seconds": round(run["client_cpu_seconds"], 2),
         "database_during_run": database,
+        # CPU per scan: the gunicorn workers, this database's backends (their connections are
+        # kept, CONN_MAX_AGE), PostgreSQL's own processes (shared with other databases)
+        "cpu_during_run": {**cpu, "backends": len(processes["backends"])},
         "all_stored": not run["problems"],
         "problems": run["problems"][:5],
         "sample_rows": stored_samples,
