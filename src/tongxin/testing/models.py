@@ -10,12 +10,13 @@ samples and results through `status_sources` when it recomputes a resident's sta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.registry.models import Building, Compound, Household, Resident, Unit
 
 POOL_SIZES = (1, 5, 10, 20)
-POOL_SIZE_CHOICES = [(n, _("单管") if n == 1 else f"{n}混1") for n in POOL_SIZES]
+POOL_SIZE_CHOICES = [(n, _("单管") if n == 1 else format_lazy(_("{n}混1"), n=n)) for n in POOL_SIZES]
 
 
 class TestRound(models.Model):

@@ -732,7 +732,7 @@ def _positive_singles(samples: list[tuple], tubes: dict[int, Tube], changed: dic
                 continue
             active.add(resident_id)
             outcome = _("已登记为阳性病例")
-        place = _place(b, u) + (_("%(room)s室") % {"room": room} if room else "")
+        place = _("%(place)s%(room)s室") % {"place": _place(b, u), "room": room} if room else _place(b, u)
         alerts.append(
             Alert(
                 compound_id=compound_id,
