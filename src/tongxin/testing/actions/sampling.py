@@ -249,14 +249,28 @@ def _resolve_people(samples, round_, actor, result) -> dict[str, Person]:
             ids.add(int(value))
         except (TypeError, ValueError):
             continue
-    covers = list(RoundCompound.objects.filter(round_id=round_.pk).prefetch_related("buildings"))
     residents = {}
     if ids:
-        people = Resident.objects.filter(
-            scope_q(actor, "resident"), pk__in=any_of(ids, "bigint")
-        ).values_list(*Person._fields)
-        allowed = {c.compound_id: {b.pk for b in c.buildings.all()} for c in covers}
-        for person in map(Person._make, people):
+        people = [
+            Person._make(row)
+            for row in Resident.objects.filter(
+                scope_q(actor, "resident"), pk__in=any_of(ids, "bigint")
+            ).values_list(*Person._fields)
+        ]
+        # The round's cover of the compounds these people live in only: a city round covers
+        # thousands of compounds, a batch from one table a handful.
+        allowed: dict[int, set[int]] = {
+            compound_id: set()
+            for compound_id in RoundCompound.objects.filter(
+                round_id=round_.pk, compound_id__in={p.compound_id for p in people}
+            ).values_list("compound_id", flat=True)
+        }
+        through = RoundCompound.buildings.through
+        for compound_id, building_id in through.objects.filter(
+            roundcompound__round_id=round_.pk, roundcompound__compound_id__in=list(allowed)
+        ).values_list("roundcompound__compound_id", "building_id"):
+            allowed[compound_id].add(building_id)
+        for person in people:
             buildings = allowed.get(person.compound_id)
             if buildings is None or (buildings and person.building_id not in buildings):
                 continue

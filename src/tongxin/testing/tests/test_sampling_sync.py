@@ -121,3 +121,18 @@ def test_resident_role_cannot_sample_and_bad_ids_refused(world):
         ],
     )
     assert sorted(r["code"] for r in answer.refused) == ["bad_event", "bad_event"]
+
+
+def test_a_round_over_some_buildings_refuses_people_of_the_others(world):
+    round_ = make_round(world, buildings=[world.a1])
+    answer = sampling_sync(
+        actor=world.users[Role.VOLUNTEER],
+        table=round_.table1,
+        events=[
+            event("tube_open", tube="BLD1"),
+            sample("BLD1", world.elder),
+            sample("BLD1", world.neighbour),
+        ],
+    )
+    assert [r["code"] for r in answer.refused] == ["unknown_person"]
+    assert list(Sample.objects.values_list("resident_id", flat=True)) == [world.elder.pk]
