@@ -2,6 +2,7 @@
 write recomputes the stored status of the residents it concerns."""
 
 import datetime
+import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -202,11 +203,13 @@ def statuses_sampled(pairs: list[tuple[int, datetime.datetime]]) -> int:
     table = ResidentStatus._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # One JSON text rather than two arrays: psycopg quotes array values one by one.
             cursor.execute(
-                f"UPDATE {table} AS s SET last_sampled_at = v.at "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
-                "WHERE s.resident_id = v.id AND (s.last_sampled_at IS NULL OR s.last_sampled_at < v.at)",
-                [list(latest), list(latest.values())],
+                f"UPDATE {table} AS s SET last_sampled_at = (v->>1)::timestamptz "  # noqa: S608
+                "FROM json_array_elements(%s::json) AS v "
+                "WHERE s.resident_id = (v->>0)::bigint "
+                "AND (s.last_sampled_at IS NULL OR s.last_sampled_at < (v->>1)::timestamptz)",
+                [json.dumps([[pk, at.isoformat()] for pk, at in latest.items()])],
             )
             return cursor.rowcount
         moved = 0
