@@ -9,6 +9,7 @@ a CDN.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -38,6 +39,13 @@ def forbidden(request, exc):
 @api.exception_handler(StaleEdit)
 def stale(request, exc):
     return api.create_response(request, {"detail": exc.messages[0]}, status=409)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def out_of_range(request, exc):
+    """A number too large for the database (an id of thirty digits in a query string)."""
+    return api.create_response(request, {"detail": _("参数超出范围")}, status=400)
 
 
 @api.exception_handler(ValidationError)

@@ -31,9 +31,15 @@ def columns(*, phones: bool) -> list[tuple[str, str]]:
     return cols
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(sheet, key: str, value, *, bold: bool = False) -> WriteOnlyCell:
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(FORMULA_STARTS):
+            # A name typed as "=HYPERLINK(…)" must stay text: Excel would run it on opening.
+            value = "'" + value
     cell = WriteOnlyCell(sheet, value=value if value not in (None, "") else None)
     if bold:
         cell.font = Font(bold=True)

@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from tongxin.accounts.models import Role
@@ -52,6 +53,7 @@ from tongxin.testing.models import (
 SAMPLING_ROLES = {Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER}
 CLOCK_SKEW = datetime.timedelta(minutes=10)  # a device clock this far ahead is still believed
 EVENT_TYPES = ("tube_open", "sample", "tube_close", "bag_seal")
+CODE_MAX = 40  # Tube.code and Bag.code
 
 
 @dataclass
@@ -94,6 +96,18 @@ def require_sampler(actor, table: SamplingTable) -> None:
         raise PermissionDenied(_("无权在该采样台采样"))
 
 
+def _moment(value) -> datetime.datetime | None:
+    """An event's time as the device sent it (ISO 8601 text, or a datetime from Python callers)."""
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            return None
+    return None
+
+
 def _clean_events(events, result: SyncResult, round_: TestRound) -> list[dict]:
     """Drop (and refuse) events whose shape or time cannot be right."""
     now = timezone.now()
@@ -103,16 +117,19 @@ def _clean_events(events, result: SyncResult, round_: TestRound) -> list[dict]:
     seen: set[str] = set()
     clean = []
     for event in events:
+        if not isinstance(event, dict):
+            continue  # not an event at all: nothing to answer it by
         event_id = event.get("id")
         try:
             event_id = str(uuid.UUID(str(event_id)))
         except (ValueError, TypeError):
-            result.refuse(event_id, "bad_event", _("记录编号无效"))
+            result.refuse(str(event_id)[:64], "bad_event", _("记录编号无效"))
             continue
         if event_id in seen:
             continue  # the same event twice in one batch is answered once
         seen.add(event_id)
-        kind, at = event.get("type"), event.get("at")
+        kind, at = event.get("type"), _moment(event.get("at"))
+        person = event.get("person")
         if kind not in EVENT_TYPES:
             result.refuse(event_id, "bad_event", _("未知的记录类型"))
         elif not isinstance(at, datetime.datetime) or timezone.is_naive(at):
@@ -125,8 +142,16 @@ def _clean_events(events, result: SyncResult, round_: TestRound) -> list[dict]:
             result.refuse(event_id, "bad_event", _("缺少管码"))
         elif kind == "bag_seal" and not str(event.get("bag") or "").strip():
             result.refuse(event_id, "bad_event", _("缺少袋码"))
+        elif len(str(event.get("tube") or "")) > CODE_MAX or len(str(event.get("bag") or "")) > CODE_MAX:
+            result.refuse(event_id, "bad_event", _("管码或袋码过长"))
+        elif kind == "sample" and not isinstance(person, dict):
+            result.refuse(event_id, "unknown_person", _("查无此人，或不在本轮检测范围内"))
+        elif kind == "bag_seal" and not isinstance(event.get("tubes"), list):
+            result.refuse(event_id, "bad_bag", _("每袋1至%(n)d管") % {"n": settings.TONGXIN_BAG_SIZE})
         else:
-            clean.append({**event, "id": event_id})
+            if isinstance(person, dict):
+                person = {k: v for k, v in person.items() if v not in (None, "")}
+            clean.append({**event, "id": event_id, "at": at, "person": person})
     return clean
 
 

@@ -86,7 +86,7 @@ def retests(request, round_id: int, filters: Query[RetestFilter]):
     """The round's people under review, with their home, state and tubes."""
     round_ = _round(request, round_id)
     limit = max(1, min(filters.limit, MAX_PAGE))
-    offset = max(0, filters.offset)
+    offset = min(max(0, filters.offset), 2**31)
     qs = selectors.retests_of_round(request.user, round_, compound_id=filters.compound, state=filters.state)
     total = qs.count()
     items = [

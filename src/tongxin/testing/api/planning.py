@@ -167,7 +167,8 @@ def _detail(user, round_: TestRound) -> dict:
 @router.get("/rounds", response=list[RoundOut], summary="Rounds the caller sees, newest first")
 def round_list(request, limit: int = 50, offset: int = 0):
     limit = max(1, min(limit, 200))
-    rounds = selectors.rounds_with_compounds(request.user)[max(0, offset) : max(0, offset) + limit]
+    offset = min(max(0, offset), 2**31)
+    rounds = selectors.rounds_with_compounds(request.user)[offset : offset + limit]
     return [_round_out(r, r.visible_covers) for r in rounds]
 
 

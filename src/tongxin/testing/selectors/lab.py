@@ -8,6 +8,7 @@ from django.http import Http404
 from tongxin.core.scoping import scope_q
 from tongxin.registry.models import Compound, Household
 from tongxin.testing.models import Alert, LabImport, Retest, RoundCompound, TestRound, Tube
+from tongxin.testing.selectors.planning import round_fully_visible
 
 RECENT_IMPORTS = 10
 ROUND_ALERTS = 20
@@ -45,9 +46,12 @@ def round_compounds(user, round_: TestRound) -> list[Compound]:
 def lab_imports_of_round(user, round_: TestRound, *, limit: int = RECENT_IMPORTS) -> list[LabImport]:
     """The round's latest lab files, newest first."""
     _require_health(user)
-    return list(
-        LabImport.objects.filter(round=round_).select_related("created_by").order_by("-created_at")[:limit]
-    )
+    imports = LabImport.objects.filter(round=round_)
+    if not round_fully_visible(user, round_):
+        # A file of a round over several compounds tells about all of them (its positives, its
+        # people under review): someone who sees only some of them sees only their own files.
+        imports = imports.filter(created_by=user)
+    return list(imports.select_related("created_by").order_by("-created_at")[:limit])
 
 
 def tube_of_round(user, round_: TestRound, code: str) -> Tube | None:

@@ -392,8 +392,37 @@ def test_sync_refuses_ids_that_are_not_uuids_and_times_without_zone(world, clien
     )
     assert response.status_code == 200
     assert [(r["code"], r["message"]) for r in response.json()["refused"]] == [("bad_time", "时间须带时区")]
-    bad = {"id": "not-a-uuid", "type": "tube_open", "tube": "N1", "at": timezone.now().isoformat()}
+    # A malformed event is refused on its own; the rest of its batch is stored, so a device is
+    # never stuck resending a batch the server rejects as a whole.
+    now = timezone.now().isoformat()
+    good = {"id": str(uuid.uuid4()), "type": "tube_open", "tube": "N2", "at": now}
+    batch = [
+        {"id": "not-a-uuid", "type": "tube_open", "tube": "N1", "at": now},
+        {
+            "id": str(uuid.uuid4()),
+            "type": "sample",
+            "tube": "N2",
+            "at": "yesterday",
+            "person": {"resident": 1},
+        },
+        {"id": str(uuid.uuid4()), "type": "sample", "tube": "N2", "at": now, "person": {"resident": "abc"}},
+        {"id": str(uuid.uuid4()), "type": "sample", "tube": "N2", "at": now, "person": "someone"},
+        {"id": str(uuid.uuid4()), "type": "tube_open", "tube": "X" * 41, "at": now},
+        good,
+    ]
     response = client.post(
-        sync_url(round_.table1), data=json.dumps({"events": [bad]}), content_type="application/json"
+        sync_url(round_.table1), data=json.dumps({"events": batch}), content_type="application/json"
     )
-    assert response.status_code == 422
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["stored"] == [good["id"]]
+    refused = {r["id"]: r["code"] for r in answer["refused"]}
+    assert [refused.get(e["id"]) for e in batch] == [
+        "bad_event",
+        "bad_time",
+        "unknown_person",
+        "unknown_person",
+        "bad_event",
+        None,
+    ]
+    assert Tube.objects.filter(code="N2").exists() and not Tube.objects.filter(code="N1").exists()

@@ -106,7 +106,8 @@ def coverage_building(request, round_id: int, building_id: int):
 
 def _int_param(request, name: str) -> int | None:
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    # ASCII digits only ("²" is a digit to str.isdigit) and within a database integer.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @never_cache
@@ -171,6 +172,9 @@ def missed_export(request, round_id: int, compound_id: int):
 
 @login_required
 def exemptions(request, round_id: int, compound_id: int):
+    """Who was exempted and why (住院 is health data): for those who decide exemptions only."""
+    if not may_exempt(request.user):
+        raise Http404
     round_ = _round(request, round_id)
     compound = selectors.covered_compound(request.user, round_, compound_id)
     rows = selectors.exemptions_of_compound(request.user, round_, compound.pk)
