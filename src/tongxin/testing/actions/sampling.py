@@ -469,7 +469,6 @@ def _update_many(model, assignment: str, columns: list[str], rows: list[tuple]) 
         )
     if connection.vendor == "postgresql":
         casts = {"n": "integer", "at": "timestamptz", "bag": "bigint"}
-        names = ", ".join(["id", *columns])
         select = ", ".join(["id::bigint", *(f"{c}::{casts.get(c, 'text')}" for c in columns)])
         sql = (
             f"WITH raw({names}) AS (VALUES {values}), v AS (SELECT {select} FROM raw) "  # noqa: S608
