@@ -483,8 +483,9 @@ def resident_ids_by_documents(numbers: list[str]) -> dict[str, int]:
         for kind in kinds:
             by_hash[document_lookup_hash(kind, text)] = raw
     found: dict[str, int] = {}
-    for document_hash, resident_id in Resident.objects.filter(document_hash__in=list(by_hash)).values_list(
-        "document_hash", "pk"
+    # order_by(): the model's default ordering would join four tables to sort what is a lookup.
+    for document_hash, resident_id in (
+        Resident.objects.filter(document_hash__in=list(by_hash)).order_by().values_list("document_hash", "pk")
     ):
         found[by_hash[document_hash]] = resident_id
     return found

@@ -187,11 +187,24 @@ class Tube(models.Model):
     # result_at) makes each update rewrite the row's index entries, and every index at all keeps
     # the update from staying on its page. So the indexes are the code, the bag's tubes and
     # (round, compound); the round, table, compound and opener carry no index of their own.
-    round = models.ForeignKey(TestRound, on_delete=models.CASCADE, related_name="tubes", db_index=False)
-    table = models.ForeignKey(
-        SamplingTable, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    # Nor a database constraint: the sync action writes them from the table and round it has just
+    # read, and a constraint's check would lock the round's row from every table's transaction
+    # at once (Django still applies on_delete).
+    round = models.ForeignKey(
+        TestRound, on_delete=models.CASCADE, related_name="tubes", db_index=False, db_constraint=False
     )
-    compound = models.ForeignKey(Compound, on_delete=models.PROTECT, related_name="+", db_index=False)
+    table = models.ForeignKey(
+        SamplingTable,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    compound = models.ForeignKey(
+        Compound, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices, default=Kind.POOL)
     pool_size = models.PositiveSmallIntegerField(_("混采人数"))
     people = models.PositiveSmallIntegerField(_("已采人数"), default=0)
@@ -228,13 +241,19 @@ class Sample(models.Model):
 
     scan_id = models.UUIDField(unique=True)
     # Every index and foreign-key check costs each of millions of inserts: the round and the
-    # resident are covered by the composite indexes below, and the place copies (compound,
-    # building, unit: the resident's at sampling time, for coverage by unit), the table and the
-    # recorder are written by the sync action from rows it has just read, so they carry no
-    # database constraint of their own (Django still applies on_delete).
-    round = models.ForeignKey(TestRound, on_delete=models.CASCADE, related_name="+", db_index=False)
-    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="samples")
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # resident are covered by the composite indexes below. No reference carries a database
+    # constraint: the sync action writes them all from rows it has just read in the same
+    # transaction (the round, the tubes locked FOR UPDATE, the residents in the actor's scope, the
+    # place copies: compound, building, unit, the resident's at sampling time, for coverage by
+    # unit), and a constraint's check would lock each resident's row, a write to the resident
+    # table per scan. Django still applies on_delete.
+    round = models.ForeignKey(
+        TestRound, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="samples", db_constraint=False)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     compound = models.ForeignKey(
         Compound, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )

@@ -205,11 +205,10 @@ def statuses_sampled(pairs: list[tuple[int, datetime.datetime]]) -> int:
         if connection.vendor == "postgresql":
             # One JSON text rather than two arrays: psycopg quotes array values one by one.
             cursor.execute(
-                f"UPDATE {table} AS s SET last_sampled_at = (v->>1)::timestamptz "  # noqa: S608
-                "FROM json_array_elements(%s::json) AS v "
-                "WHERE s.resident_id = (v->>0)::bigint "
-                "AND (s.last_sampled_at IS NULL OR s.last_sampled_at < (v->>1)::timestamptz)",
-                [json.dumps([[pk, at.isoformat()] for pk, at in latest.items()])],
+                f"UPDATE {table} AS s SET last_sampled_at = v.at "  # noqa: S608
+                "FROM json_to_recordset(%s::json) AS v(id bigint, at timestamptz) "
+                "WHERE s.resident_id = v.id AND (s.last_sampled_at IS NULL OR s.last_sampled_at < v.at)",
+                [json.dumps([{"id": pk, "at": at.isoformat()} for pk, at in latest.items()])],
             )
             return cursor.rowcount
         moved = 0

@@ -329,7 +329,7 @@ def station_batch(people, *, tubes: int, pool: int = 10, prefix: str = "T") -> l
 # the request's savepoint pair: 25. On PostgreSQL the samples' INSERT runs on a psycopg cursor of
 # its own (core/db.py) that Django's query capture does not see: 24 seen. SQLite inserts the
 # samples inside a savepoint (to answer a unique conflict row by row): 27.
-FIXED_QUERIES = {"postgresql": 24, "sqlite": 27}
+FIXED_QUERIES = {"postgresql": 21, "sqlite": 24}
 # Folded to one each when comparing SQLite's statements: Django cuts a bulk INSERT at SQLite's 999
 # parameters, and the outbreak module's statuses_sampled updates one status row per person there
 # (one UPDATE in all on PostgreSQL).
