@@ -13,11 +13,10 @@ from django.utils import timezone
 
 from tongxin.accounts.models import Role
 from tongxin.core import crypto
-from tongxin.registry.models import Resident
 from tongxin.registry.tests.factories import make_user
 from tongxin.testing.actions.sampling import sampling_sync
 from tongxin.testing.models import Bag, Sample, Tube
-from tongxin.testing.tests.round_helpers import event, make_round, sample
+from tongxin.testing.tests.round_helpers import event, make_round, many_people, sample
 
 pytestmark = pytest.mark.django_db
 
@@ -283,26 +282,6 @@ def test_sync_needs_the_csrf_token(world):
         sync_url(round_.table1), data=body, content_type="application/json", HTTP_X_CSRFTOKEN=token
     )
     assert stored.status_code == 200 and len(stored.json()["stored"]) == 1
-
-
-def many_people(world, count: int) -> list[Resident]:
-    """`count` more residents in compound A, written in one statement (no encryption per row:
-    the sync reads them by id)."""
-    rows = [
-        Resident(
-            household=world.home_a2,
-            unit_id=world.a2u1.pk,
-            building_id=world.a2.pk,
-            compound_id=world.compound_a.pk,
-            name=f"居民{n}",
-            document_cipher="-",
-            document_hash=f"bulk-{n}",
-            document_masked="-",
-        )
-        for n in range(count)
-    ]
-    Resident.objects.bulk_create(rows)
-    return list(Resident.objects.filter(document_hash__startswith="bulk-").order_by("pk"))
 
 
 def station_batch(people, *, tubes: int, pool: int = 10, prefix: str = "T") -> list[dict]:

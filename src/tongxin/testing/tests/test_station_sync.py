@@ -9,7 +9,7 @@ from django.utils import timezone
 from tongxin.accounts.models import Role
 from tongxin.testing.actions.sampling import sampling_sync
 from tongxin.testing.models import Bag, Retest, Sample, Tube
-from tongxin.testing.tests.round_helpers import event, make_round, sample
+from tongxin.testing.tests.round_helpers import event, make_round, many_people, sample
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +93,46 @@ def test_a_retest_in_a_single_tube_marks_the_retest_sampled(world):
     retest.refresh_from_db()
     stored = Sample.objects.get(scan_id=single["id"])
     assert (retest.state, retest.sample_id, stored.is_retest) == (Retest.State.SAMPLED, stored.pk, True)
+
+
+def test_a_resend_is_stored_whatever_the_tube_and_the_person_have_become_since(world):
+    """The device never heard the answer: it sends the same batch again, after the tube was filled
+    and closed and the people sampled. Every event is answered stored, nothing is written twice;
+    a new person offered to the full tube in the same resend is still refused."""
+    round_ = make_round(world)
+    actor = world.users[Role.VOLUNTEER]
+    people = many_people(world, 6)
+    batch = [event("tube_open", tube="F0001", at=at(0))]  # F: five to a tube
+    batch += [sample("F0001", person, at=at(1 + n)) for n, person in enumerate(people[:5])]
+    batch.append(event("tube_close", tube="F0001", at=at(10)))
+    assert sampling_sync(actor=actor, table=round_.table1, events=batch).refused == []
+    late = sample("F0001", people[5], at=at(11))
+    again = sampling_sync(actor=actor, table=round_.table1, events=[*batch, late])
+    assert sorted(again.stored) == sorted(e["id"] for e in batch)
+    assert [(r["id"], r["code"]) for r in again.refused] == [(late["id"], "tube_closed")]
+    assert Sample.objects.filter(round=round_).count() == 5
+    assert Tube.objects.get(code="F0001").people == 5
+
+
+def test_a_resent_retest_is_stored_once(world):
+    round_ = make_round(world)
+    actor = world.users[Role.VOLUNTEER]
+    sampling_sync(
+        actor=actor,
+        table=round_.table1,
+        events=[event("tube_open", tube="P1", at=at(0)), sample("P1", world.elder, at=at(1))],
+    )
+    Retest.objects.create(
+        round=round_,
+        resident=world.elder,
+        household=world.home_a1,
+        compound=world.compound_a,
+        pool_tube=Tube.objects.get(code="P1"),
+        pool_sampled_at=at(1),
+    )
+    batch = [event("tube_open", tube="S0001", at=at(4)), sample("S0001", world.elder, at=at(5))]
+    assert sampling_sync(actor=actor, table=round_.table2, events=batch).refused == []
+    again = sampling_sync(actor=actor, table=round_.table2, events=batch)
+    assert (sorted(again.stored), again.refused) == (sorted(e["id"] for e in batch), [])
+    assert Sample.objects.filter(resident=world.elder, is_retest=True).count() == 1
+    assert Sample.objects.filter(resident=world.elder).count() == 2
