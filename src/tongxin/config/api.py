@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from tongxin.access.api import router as access_router
 from tongxin.outbreak.api import router as outbreak_router
 from tongxin.outbreak.errors import StaleEdit
 from tongxin.registry.api import router as registry_router
@@ -24,6 +25,7 @@ api = NinjaAPI(title="Tongxin API", version="1", auth=django_auth, urls_namespac
 api.add_router("/", registry_router)
 api.add_router("/outbreak/", outbreak_router)
 api.add_router("/testing/", testing_router)
+api.add_router("/access/", access_router)
 
 
 @api.exception_handler(Http404)

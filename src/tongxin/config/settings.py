@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tongxin.registry",
     "tongxin.outbreak",
     "tongxin.testing",
+    "tongxin.access",
 ]
 
 MIDDLEWARE = [
@@ -218,3 +219,10 @@ TONGXIN_TUBE_POOL_PREFIXES = os.environ.get("TONGXIN_TUBE_POOL_PREFIXES", "S:1,F
 TONGXIN_BAG_SIZE = int(os.environ.get("TONGXIN_BAG_SIZE", "20"))
 TONGXIN_SYNC_MAX_BATCH = int(os.environ.get("TONGXIN_SYNC_MAX_BATCH", "5000"))
 TONGXIN_LAB_MAX_BYTES = int(os.environ.get("TONGXIN_LAB_MAX_BYTES", str(200 * 1024 * 1024)))
+
+# Gates (access): the passes' Ed25519 signing key, base64 of a 32-byte seed; empty: derived from
+# SECRET_KEY (every app server of a deployment shares it). Changing it invalidates every pass.
+TONGXIN_PASS_SIGNING_KEY = os.environ.get("TONGXIN_PASS_SIGNING_KEY", "")
+# How old a gate device's snapshot of statuses may grow before the page asks for a new one.
+TONGXIN_GATE_SNAPSHOT_MINUTES = int(os.environ.get("TONGXIN_GATE_SNAPSHOT_MINUTES", "10"))
+TONGXIN_GATE_SYNC_MAX_BATCH = int(os.environ.get("TONGXIN_GATE_SYNC_MAX_BATCH", "2000"))

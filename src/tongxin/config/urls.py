@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("outbreak/", include("tongxin.outbreak.urls")),
     path("testing/", include("tongxin.testing.urls")),
+    path("access/", include("tongxin.access.urls")),
     path("", include("tongxin.registry.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Every write of the access module, one module per topic."""
