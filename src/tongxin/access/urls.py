@@ -1,2 +1,11 @@
+from tongxin.access.views import dashboard, gate, mine, passes, policy, visitors
+
 app_name = "access"
-urlpatterns: list = []
+urlpatterns = [
+    *dashboard.urlpatterns,
+    *gate.urlpatterns,
+    *passes.urlpatterns,
+    *visitors.urlpatterns,
+    *policy.urlpatterns,
+    *mine.urlpatterns,
+]

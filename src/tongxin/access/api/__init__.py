@@ -2,4 +2,8 @@
 
 from ninja import Router
 
+from tongxin.access.api import gates, passes
+
 router = Router(tags=["access"])
+router.add_router("", gates.router)
+router.add_router("", passes.router)

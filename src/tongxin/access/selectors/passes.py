@@ -29,3 +29,8 @@ def resident_ids_by_pass_codes(codes: list[str]) -> dict[str, int]:
         .values_list("number", "resident_id")
     )
     return {numbers[number]: resident_id for number, resident_id in rows}
+
+
+def room_label(household) -> str:
+    """The room as a pass names it and a gate shows it: "3-2-301" (building-unit-room)."""
+    return f"{household.building.number}-{household.unit.number}-{household.room}"

@@ -1,0 +1,3 @@
+"""dashboard pages of the access module."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""gate pages of the access module."""
+
+urlpatterns: list = []

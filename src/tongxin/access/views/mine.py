@@ -1,0 +1,3 @@
+"""mine pages of the access module."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""passes pages of the access module."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""policy pages of the access module."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""visitors pages of the access module."""
+
+urlpatterns: list = []
