@@ -46,10 +46,11 @@ migrations-check: install
 # prints one JSON line (its figures and the baseline measured in the same run) on stdout, the
 # names and progress go to stderr, so `make bench > figures.jsonl` keeps the figures. Each bench
 # creates and drops its own database (DATABASE_URL is ignored here); synth.py keeps its database
-# for reads.py. testing_data.py is the mass-testing benches' data, not a bench. Failures are
-# reported at the end, after the other benches ran.
+# for reads.py. testing_data.py is the mass-testing benches' data, gate_site.py the app server of
+# gate.py (which runs on SQLite and on PostgreSQL), neither a bench. Failures are reported at the
+# end, after the other benches ran.
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432
-BENCH_NOT_PROGRAMS := bench/synth.py bench/reads.py bench/testing_data.py
+BENCH_NOT_PROGRAMS := bench/synth.py bench/reads.py bench/testing_data.py bench/gate_site.py
 
 bench: install
 	@status=0; db=$(BENCH_PG)/tongxin_bench_make_$$$$; \
