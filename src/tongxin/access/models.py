@@ -243,7 +243,10 @@ class AccessEvent(models.Model):
 class Outing(models.Model):
     """A resident's exit through a gate and, later, their return."""
 
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # None: out by a household pass with nobody of the household named (the pass names no one).
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="+", db_index=False)
     compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+", db_index=False)
     out_at = models.DateTimeField(_("外出时间"))

@@ -14,6 +14,11 @@ Steps:
    ("sealed"), no valid test when the policy asks for one ("no_test"), someone of the household
    still out past their time ("over_time"), the household's exits used up ("quota"). Otherwise
    "ok", with the time to be back when the policy sets a limit.
+
+A household pass names no one person: going out by it applies the household's checks
+(`household_person`): the worst colour of the members living there, with its reason (a case before
+an isolation before a yellow status), overdue when any member is, sealed when any member's home
+is.
 """
 
 import datetime
@@ -45,6 +50,8 @@ PASS_STATES = ("ok", "none", "malformed", "forged", "other_compound", "expired",
 
 # Hold codes of the outbreak module's statuses (outbreak.status.REASONS) by gate reason.
 CASE_HOLDS = frozenset({"case", "positive", "antigen_positive"})
+COLOR_RANK = {"green": 0, "yellow": 1, "red": 2}
+STATUS_REASON_RANK = {"": 0, "yellow": 1, "isolation": 2, "case": 3}
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,31 @@ def status_reason(color: str, hold_codes) -> str:
     return ""
 
 
+def household_person(members, *, out_due_at: datetime.datetime | None = None) -> "Person | None":
+    """The person a household pass stands for: the worst of its members living there (see the
+    module's docstring). The members carry the household's exits and outings alike; `out_due_at`
+    is the due time of the household pass's own open outing. None when nobody lives there."""
+    members = list(members)
+    if not members:
+        return None
+    worst = max(
+        members,
+        key=lambda p: (
+            COLOR_RANK.get(p.color, 0),
+            STATUS_REASON_RANK.get(p.status_reason or status_reason(p.color, ()), 0),
+        ),
+    )
+    return Person(
+        color=worst.color,
+        status_reason=worst.status_reason or status_reason(worst.color, ()),
+        overdue=any(p.overdue for p in members),
+        sealed=any(p.sealed for p in members),
+        household_out_over_time=any(p.household_out_over_time for p in members),
+        household_exits=max(p.household_exits for p in members),
+        out_due_at=out_due_at,
+    )
+
+
 def decide(
     *,
     direction: str,
@@ -109,6 +141,10 @@ def decide(
     policy: Policy,
     now: datetime.datetime,
 ) -> Verdict:
+    if direction not in ("in", "out"):
+        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    if pass_state not in PASS_STATES:
+        raise ValueError(f"unknown pass state {pass_state!r}")
     if emergency:
         return Verdict(True, "emergency")
     if pass_state not in ("ok", "none"):
