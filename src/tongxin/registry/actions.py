@@ -319,11 +319,15 @@ def resident_set_presence(
     on = on or timezone.localdate()
     if on > timezone.localdate():
         raise ValidationError(_("核实日期不能晚于今天"))
+    moved_out = Resident.Presence.MOVED_OUT
+    leaves = presence == moved_out and resident.presence != moved_out
     resident.presence = presence
     resident.presence_verified_on = on
     resident.presence_verified_by = actor
     resident.save(update_fields=["presence", "presence_verified_on", "presence_verified_by", "updated_at"])
     audit(actor=actor, action="update", obj=resident, fields="presence", detail={"presence": presence})
+    if leaves:  # no longer lives here: what is kept per home (the entry pass) follows
+        residents_moved([resident.pk])
     return resident
 
 

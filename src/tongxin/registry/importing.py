@@ -929,5 +929,10 @@ def _update(plans: list[_Plan], households: dict[tuple[int, str], int], protecto
         resident.updated_at = now
         residents.append(resident)
     Resident.objects.bulk_update(residents, sorted(fields), batch_size=500)
-    if "household" in fields:
-        residents_moved(plan.existing.pk for plan in plans if "household" in plan.changes)
+    moved = [
+        plan.existing.pk
+        for plan in plans
+        if "household" in plan.changes or plan.changes.get("presence") == Resident.Presence.MOVED_OUT
+    ]
+    if moved:
+        residents_moved(moved)

@@ -235,6 +235,22 @@ def resident_panels(user, resident: Resident) -> list[dict]:
     return [shown for panel in RESIDENT_PANELS if (shown := panel(user, resident)) is not None]
 
 
+COMPOUND_PANELS: list = []
+
+
+def register_compound_panel(panel) -> None:
+    """Let another module add a section to the compound page (the access module's figures of the
+    day) without the registry importing it: called from that app's AppConfig.ready().
+    `panel(user, compound)` returns None (nothing to show) or a dict with the `template` to include
+    and its context."""
+    if panel not in COMPOUND_PANELS:
+        COMPOUND_PANELS.append(panel)
+
+
+def compound_panels(user, compound: Compound) -> list[dict]:
+    return [shown for panel in COMPOUND_PANELS if (shown := panel(user, compound)) is not None]
+
+
 def map_measures_for(user) -> dict[str, MapMeasure]:
     return {key: m for key, m in MAP_MEASURES.items() if m.visible_to(user)}
 

@@ -46,6 +46,7 @@ def compound(request, compound_id: int):
         "compound": compound,
         "stats": selectors.compound_stats(request.user, compound),
         "map": selectors.compound_map(request.user, compound, request.GET.get("measure", "verified")),
+        "panels": selectors.compound_panels(request.user, compound),
     }
     return render(request, "registry/compound.html", context)
 

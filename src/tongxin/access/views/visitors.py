@@ -1,3 +1,37 @@
-"""visitors pages of the access module."""
+"""/access/visitors/: the visitors and returning residents registered at the compound's gates on a
+day. Phones masked, and not shown at all to volunteers (names and rooms only)."""
 
-urlpatterns: list = []
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+
+from tongxin.access.selectors.activity import visitors_of_day
+from tongxin.access.selectors.scope import require_sees_access
+from tongxin.access.views.common import compound_choice, day_param
+from tongxin.accounts.models import Role
+
+PAGE_SIZE = 100
+
+
+@login_required
+def visitors(request):
+    user = request.user
+    require_sees_access(user)
+    compound, compounds = compound_choice(request)
+    if compound is None:
+        return render(request, "access/choose.html", {"compounds": compounds, "target": "access:visitors"})
+    day = day_param(request)
+    page = Paginator(visitors_of_day(user, compound, day), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "compound": compound,
+        "day": day,
+        "is_today": day == timezone.localdate(),
+        "page": page,
+        "shows_phone": user.role != Role.VOLUNTEER,
+    }
+    return render(request, "access/visitors.html", context)
+
+
+urlpatterns = [path("visitors/", visitors, name="visitors")]
