@@ -125,7 +125,9 @@ def hourly_checks(user, compound, day: datetime.date) -> list[dict]:
         .annotate(hour=ExtractHour("at", tzinfo=timezone.get_current_timezone()))
         .order_by()
         .values("hour")
-        .annotate(n_allowed=Count("pk", filter=Q(allowed=True)), n_stopped=Count("pk", filter=Q(allowed=False)))
+        .annotate(
+            n_allowed=Count("pk", filter=Q(allowed=True)), n_stopped=Count("pk", filter=Q(allowed=False))
+        )
         .values_list("hour", "n_allowed", "n_stopped")
     }
     return [
