@@ -157,8 +157,9 @@ class OutRow:
 
 
 def _outings(user, compound):
+    # Scoped by household: an outing by a household pass names no resident.
     return Outing.objects.filter(
-        through(scope_q(user, "resident"), "resident"), compound=compound, back_at=None
+        through(scope_q(user, "household"), "household"), compound=compound, back_at=None
     ).select_related("resident", "household__building", "household__unit")
 
 

@@ -160,3 +160,22 @@ def test_visitors_of_the_day(world, gates):
 def test_residents_read_nothing_of_the_gates(world, read):
     with pytest.raises(Http404):
         read(world.users[Role.RESIDENT], world.compound_a)
+
+
+def test_an_outing_by_a_household_pass_is_listed_by_its_room(world, gates):
+    from tongxin.access.models import Outing
+
+    south, _north, _other = gates
+    now = timezone.now()
+    event = check(south, now - datetime.timedelta(hours=1), "out")
+    Outing.objects.create(
+        resident=None,
+        household=world.home_a2,
+        compound=world.compound_a,
+        out_at=now - datetime.timedelta(hours=1),
+        due_at=now - datetime.timedelta(minutes=10),
+        out_event=event,
+    )
+    rows = activity.over_time(world.users[Role.COMPOUND_MANAGER], world.compound_a, now=now)
+    assert [(r.resident, r.room, r.minutes_late) for r in rows] == [(None, "2-1-201", 10)]
+    assert activity.out_now(world.users[Role.GRID_WORKER], world.compound_a) == []  # building 2

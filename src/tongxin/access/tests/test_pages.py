@@ -453,3 +453,15 @@ def test_the_navigation_links_to_access(as_role, world):
     assert f'href="{reverse("access:index")}">出入管理</a>' in html
     html = as_role(Role.RESIDENT).get(reverse("access:mine")).content.decode()
     assert f'href="{reverse("access:mine")}">出入证</a>' in html and "出入管理" not in html
+
+
+def test_an_outing_by_a_household_pass_shows_its_room(as_role, world, south):
+    from tongxin.access.models import Outing
+
+    now = timezone.now()
+    event = check(south, now - datetime.timedelta(hours=1), "out")
+    Outing.objects.create(
+        household=world.home_a2, compound=world.compound_a, out_at=event.at, due_at=now, out_event=event
+    )
+    html = as_role(Role.COMPOUND_MANAGER).get(a(reverse("access:index"), world)).content.decode()
+    assert "本户（户证）" in html and "2-1-201" in html
