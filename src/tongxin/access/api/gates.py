@@ -20,12 +20,17 @@ works out "overdue" from `last_sampled_epoch` and `test_validity_hours`. A house
 outing names no resident (null).
 """
 
+import datetime
 import json
+from typing import Literal
 
 from django.http import HttpResponse
-from ninja import Router
+from django.utils import timezone
+from ninja import Router, Schema
+from pydantic import BaseModel, Field
 
-from tongxin.access.selectors.gates import gate_get, gate_snapshot
+from tongxin.access.actions.gates import gate_check
+from tongxin.access.selectors.gates import gate_for_check, gate_get, gate_snapshot
 
 router = Router()
 
@@ -48,3 +53,59 @@ def snapshot(request, gate_id: int):
     residents' statuses now, the households' exits and open outings (names and rooms only)."""
     gate = gate_get(request.user, gate_id)
     return _compact(gate_snapshot(request.user, gate))
+
+
+class CheckIn(BaseModel):
+    """One check, as the gate device sends it (plain pydantic: ninja's Schema validator costs
+    more on the hot path)."""
+
+    id: str = Field(..., max_length=64, description="a UUID made on the device")
+    at: datetime.datetime | None = Field(None, description="when, by the device's clock (now if left out)")
+    direction: Literal["in", "out"]
+    code: str | None = Field(None, max_length=600, description="the pass's QR text")
+    resident: int | None = Field(None, description="picked by room or name")
+    document: str | None = Field(None, max_length=40, description="an ID number (checked here only)")
+    emergency: bool = False
+
+
+class CheckOut(Schema):
+    id: str
+    allowed: bool
+    reason: str
+    text: str
+    name: str
+    room: str
+    due_at: datetime.datetime | None
+    late_minutes: int
+
+
+@router.post("/gates/{gate_id}/check", response=CheckOut, url_name="access_gate_check")
+def check(request, gate_id: int, payload: CheckIn):
+    """Check someone at the gate and record it: the verdict, its few words, and the name and room to
+    compare with the face. A resend of the same id answers what was decided then."""
+    gate, policy = gate_for_check(request.user, gate_id)
+    checked = gate_check(
+        actor=request.user,
+        gate=gate,
+        scan_id=payload.id,
+        at=payload.at,
+        direction=payload.direction,
+        code=payload.code,
+        resident_id=payload.resident,
+        document=payload.document,
+        emergency=payload.emergency,
+        policy=policy,
+    )
+    decided = checked.verdict
+    return _compact(
+        {
+            "id": str(checked.event.scan_id),
+            "allowed": decided.allowed,
+            "reason": decided.reason,
+            "text": checked.text,
+            "name": checked.name,
+            "room": checked.room,
+            "due_at": timezone.localtime(decided.due_at).isoformat() if decided.due_at else None,
+            "late_minutes": decided.late_minutes,
+        }
+    )

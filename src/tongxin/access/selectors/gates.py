@@ -5,24 +5,26 @@ gate's compound. Residents do not (403); a gate outside the user's area is not f
 """
 
 import datetime
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db import DataError, connection
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.access import signing, verdict
-from tongxin.access.models import Gate, Outing, Pass
+from tongxin.access.models import AccessPolicy, Gate, Outing, Pass
 from tongxin.access.selectors.policy import policy_for, strictest_rank, to_verdict_policy
-from tongxin.accounts.models import Role
+from tongxin.accounts.models import Role, User
 from tongxin.core.scoping import scope_q
 from tongxin.outbreak.models import ResidentStatus
 from tongxin.outbreak.rules import active_rules
 from tongxin.outbreak.status import SEVERITY, status_from_row, status_recompute
-from tongxin.registry.models import Compound, Household, Resident
+from tongxin.registry.models import Building, Compound, Household, Resident, Unit
 
 GATE_ROLES = frozenset(
     {Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER}
@@ -232,3 +234,238 @@ def gate_snapshot(user, gate: Gate) -> dict:
             for pk, room in households.items()
         },
     }
+
+
+# -- the check's reads: the gate's hot path ----------------------------------------------------------
+#
+# A check reads its gate with the compound's policy, the pass with its holder's room and stored
+# status, and the household's outings: three statements, written as SQL once per database so
+# that no ORM query is built per check (a gate device asks thousands of times a second at city
+# scale; status_read reads its row the same way). Scoping is the same as `scope_q`'s: the actor's
+# compound is checked on the gate (one query for an official, none for the others), and the
+# residents are those of the gate's compound living there, restricted to a grid worker's or
+# volunteer's buildings when they have some (a subquery of the same statement).
+
+_SQL: dict[tuple[str, str], str] = {}
+
+
+def _sql(name: str) -> str:
+    key = (connection.vendor, name)
+    if key not in _SQL:
+        _SQL[key] = _build_sql(name)
+    return _SQL[key]
+
+
+def _build_sql(name: str) -> str:
+    """The statements, from the models' own table names (no outside text goes into the SQL)."""
+    t = {
+        model.__name__: connection.ops.quote_name(model._meta.db_table)
+        for model in (Gate, AccessPolicy, Pass, Resident, Household, Building, Unit, ResidentStatus, Outing)
+    }
+    buildings = connection.ops.quote_name(User.buildings.through._meta.db_table)
+    if name == "gate":
+        return (
+            "SELECT g.id, g.compound_id, g.name, g.active, p.id, p.pass_per, p.pass_valid_days, "  # noqa: S608
+            "p.exits_per_household, p.exit_period_days, p.exit_max_minutes, p.sealed_no_exit, "
+            f"p.exit_needs_test, p.version FROM {t['Gate']} g "
+            f"LEFT JOIN {t['AccessPolicy']} p ON p.compound_id = g.compound_id WHERE g.id = %s"
+        )
+    members = (
+        "r.id, r.name, r.household_id, b.number, u.number, h.room, s.resident_id, s.holds, "
+        "s.last_sampled_at, s.risk_level"
+    )
+    joins = (
+        f"LEFT JOIN {t['Household']} h ON h.id = r.household_id "
+        f"LEFT JOIN {t['Building']} b ON b.id = r.building_id "
+        f"LEFT JOIN {t['Unit']} u ON u.id = r.unit_id "
+        f"LEFT JOIN {t['ResidentStatus']} s ON s.resident_id = r.id"
+    )
+    living = "r.compound_id = %s AND r.presence <> %s"
+    scopes = {
+        "all": "",
+        "grid": f" AND r.building_id IN (SELECT ub.building_id FROM {buildings} ub WHERE ub.user_id = %s)",  # noqa: S608
+        "volunteer": (
+            f" AND (r.building_id IN (SELECT ub.building_id FROM {buildings} ub WHERE ub.user_id = %s)"  # noqa: S608
+            f" OR NOT EXISTS (SELECT 1 FROM {buildings} ub WHERE ub.user_id = %s))"
+        ),
+    }
+    kind, _sep, scope = name.partition(":")
+    if kind == "pass":
+        return (
+            f"SELECT p.compound_id, p.resident_id, p.household_id, p.revoked_at, {members} "  # noqa: S608
+            f"FROM {t['Pass']} p LEFT JOIN {t['Resident']} r ON r.id = p.resident_id AND {living}"
+            f"{scopes[scope]} {joins} WHERE p.number = %s"
+        )
+    if kind in ("resident", "household"):
+        column = "r.id" if kind == "resident" else "r.household_id"
+        return (
+            f"SELECT {members} FROM {t['Resident']} r {joins} "  # noqa: S608
+            f"WHERE {column} = %s AND {living}{scopes[scope]} ORDER BY r.id"
+        )
+    if name == "outings":
+        return (
+            f"SELECT id, resident_id, out_at, due_at, back_at, emergency FROM {t['Outing']} "  # noqa: S608
+            "WHERE household_id = %s AND (back_at IS NULL OR (out_at >= %s AND emergency = %s))"
+        )
+    raise ValueError(name)
+
+
+def _aware(value):
+    """A datetime as the database driver gives it (SQLite: naive UTC, or text) made aware."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value
+
+
+def _scope_part(user) -> tuple[str, list]:
+    """The building restriction of `scope_q` for the residents of a compound the user keeps a gate
+    of: none for admins, officials and compound managers."""
+    if user.role == Role.GRID_WORKER:
+        return "grid", [user.pk]
+    if user.role == Role.VOLUNTEER:
+        return "volunteer", [user.pk, user.pk]
+    return "all", []
+
+
+def _gate_in_scope(user, compound_id: int) -> bool:
+    role = user.role
+    if role == Role.PLATFORM_ADMIN:
+        return True
+    if role == Role.OFFICIAL:
+        return Compound.objects.filter(scope_q(user, "compound"), pk=compound_id).exists()
+    return user.compound_id == compound_id
+
+
+def gate_for_check(user, gate_id: int) -> tuple[Gate, AccessPolicy]:
+    """`gate_get` and `policy_for` in one statement, for the check: the gate (its compound not
+    loaded) and the compound's policy (as `policy_for` gives it). 403 for a
+    role that does not work gates, 404 for a gate outside the user's area."""
+    if not works_gates(user):
+        raise PermissionDenied(_("当前角色不能值守卡口"))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_sql("gate"), [int(gate_id)])
+            row = cursor.fetchone()
+    except (ValueError, TypeError, OverflowError, DataError):
+        row = None
+    if row is None or not _gate_in_scope(user, row[1]):
+        raise Http404
+    gate = Gate(id=row[0], compound_id=row[1], name=row[2], active=bool(row[3]))
+    gate._state.adding = False
+    if row[4] is None:
+        policy = AccessPolicy(compound_id=row[1])
+    else:
+        policy = AccessPolicy(
+            id=row[4],
+            compound_id=row[1],
+            pass_per=row[5],
+            pass_valid_days=row[6],
+            exits_per_household=row[7],
+            exit_period_days=row[8],
+            exit_max_minutes=row[9],
+            sealed_no_exit=bool(row[10]),
+            exit_needs_test=bool(row[11]),
+            version=row[12],
+        )
+        policy._state.adding = False
+    return gate, policy
+
+
+@dataclass(frozen=True)
+class Member:
+    """A resident as the check reads them, with their stored status row (None: never stored)."""
+
+    pk: int
+    name: str
+    household_id: int
+    room: str
+    status: tuple | None  # (holds, last_sampled_at, risk_level)
+
+
+@dataclass(frozen=True)
+class PassRow:
+    compound_id: int
+    resident_id: int | None
+    household_id: int
+    revoked_at: datetime.datetime | None
+
+
+def _member(row) -> Member | None:
+    pk, name, household_id, building, unit, room, status_of, holds, last_sampled_at, risk_level = row
+    if pk is None:
+        return None
+    status = None
+    if status_of is not None:
+        if isinstance(holds, str | bytes):
+            holds = json.loads(holds)
+        status = (holds, _aware(last_sampled_at), risk_level)
+    return Member(pk, name, household_id, f"{building}-{unit}-{room}", status)
+
+
+def pass_for_check(user, compound_id: int, number: str) -> tuple[PassRow | None, list[Member]]:
+    """The pass with this number and, for a resident's pass, its holder if they live in the
+    compound within the user's area (a household pass: no member; see `members_for_check`)."""
+    scope, scope_params = _scope_part(user)
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(f"pass:{scope}"), [compound_id, MOVED_OUT, *scope_params, number])
+        row = cursor.fetchone()
+    if row is None:
+        return None, []
+    found = PassRow(row[0], row[1], row[2], _aware(row[3]))
+    member = _member(row[4:])
+    return found, [member] if member else []
+
+
+def members_for_check(user, compound_id: int, *, resident_id=None, household_id=None) -> list[Member]:
+    """The resident (or the household's residents) living in the compound within the user's area."""
+    scope, scope_params = _scope_part(user)
+    kind, value = ("resident", resident_id) if resident_id is not None else ("household", household_id)
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return []
+    if not -(2**63) <= value < 2**63:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(f"{kind}:{scope}"), [value, compound_id, MOVED_OUT, *scope_params])
+        rows = cursor.fetchall()
+    return [m for m in map(_member, rows) if m is not None]
+
+
+@dataclass(frozen=True)
+class HouseholdOutings:
+    exits: int  # non-emergency exits within the policy's period
+    over_time: bool  # someone of the household is out past their time
+    open: list[tuple]  # (id, resident id or None, out_at, due_at) of the open outings
+
+    def open_of(self, resident_id: int | None) -> list[tuple]:
+        return [o for o in self.open if o[1] == resident_id]
+
+    def due_of(self, resident_id: int | None) -> datetime.datetime | None:
+        """When the person's latest open outing was due back (None: not out, or no limit)."""
+        mine = self.open_of(resident_id)
+        return max(mine, key=lambda o: o[2])[3] if mine else None
+
+
+def outings_for_check(household_id: int, at: datetime.datetime, period_days: int) -> HouseholdOutings:
+    """The household's exits within the period before `at` (emergencies not counted) and its
+    outings open at `at`: one statement on the household's index."""
+    since = at - datetime.timedelta(days=period_days)
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("outings"), [household_id, ops.adapt_datetimefield_value(since), False])
+        rows = cursor.fetchall()
+    exits, over_time, open_ = 0, False, []
+    for pk, resident_id, out_at, due_at, back_at, emergency in rows:
+        out_at, due_at = _aware(out_at), _aware(due_at)
+        if not emergency and since <= out_at <= at:
+            exits += 1
+        if back_at is None and out_at <= at:
+            open_.append((pk, resident_id, out_at, due_at))
+            if due_at is not None and due_at < at:
+                over_time = True
+    return HouseholdOutings(exits, over_time, open_)

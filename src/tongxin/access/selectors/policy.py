@@ -16,9 +16,9 @@ POLICY_FIELDS = (
 
 
 def policy_for(compound_id: int) -> AccessPolicy:
-    """The compound's policy; an unsaved one with the defaults (version 1) when it has none yet.
-    Not scoped: a policy holds no personal data, and callers reach it through a gate or compound
-    they already read within the user's scope."""
+    """The compound's policy; when it has none yet, an unsaved one with the defaults, at version 1
+    (the first edit saves it as version 2). Not scoped: a policy holds no personal data, and
+    callers reach it through a gate or compound they already read within the user's scope."""
     policy = AccessPolicy.objects.filter(compound_id=compound_id).order_by().first()
     return policy if policy is not None else AccessPolicy(compound_id=compound_id)
 
