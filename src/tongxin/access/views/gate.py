@@ -15,7 +15,8 @@ Still, while the server answers, a pass or a person picked by room/name is check
 The check is given a short budget (`check_ms`): when the server does not answer in time, or
 is down, the device decides from its snapshot at once, queues the event (the same id, so if
 the server did record it the sync stores nothing twice) and keeps deciding locally until the
-server answers again, so a volunteer never waits on a slow network more than once. Visitors
+server answers again (for a minute after a slow answer), so a volunteer never waits on a slow
+network at every check. Visitors
 and returning residents are decided on the device in any case (their verdict is the health
 code colour seen at the gate and needs no server data) and go through the same queue, which is
 sent at once when online. Every event, decided by the server or the device, is kept in
@@ -26,8 +27,7 @@ quota and over-time keep working when the network goes.
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -37,16 +37,10 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from tongxin.access import verdict
-from tongxin.access.models import Gate
-from tongxin.accounts.models import Role
-from tongxin.core.scoping import scope_q
-from tongxin.registry.models import Compound
+from tongxin.access.selectors.gates import gate_get
 
 SERVICE_WORKER = "access/gate-sw.js"
 GATE_CACHE = "tongxin-gate-v1"
-GATE_ROLES = frozenset(
-    {Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER}
-)
 CHECK_MS = 2500  # the server's budget for one check before the device decides itself
 # Kept by the page for a reload with no network (the worker also keeps what it serves).
 OFFLINE_ASSETS = (
@@ -59,21 +53,6 @@ OFFLINE_ASSETS = (
     "access/vendor/noble-hashes/_u64.js",
     "access/vendor/noble-hashes/utils.js",
 )
-
-
-def _gate_for(user, gate_id: int) -> Gate:
-    """The gate a volunteer works at: 403 for a role that does not keep gates (residents), 404
-    for a gate outside the user's area."""
-    if getattr(user, "role", None) not in GATE_ROLES:
-        raise PermissionDenied(_("当前角色不能值守卡口"))
-    gate = (
-        Gate.objects.filter(pk=gate_id, compound__in=Compound.objects.filter(scope_q(user, "compound")))
-        .select_related("compound")
-        .first()
-    )
-    if gate is None:
-        raise Http404
-    return gate
 
 
 def _strings() -> dict:
@@ -107,7 +86,6 @@ def _strings() -> dict:
         "late": _("超时 %(n)s 分钟"),
         "decided_here": _("离线判定"),
         "decided_server": _("服务器核验"),
-        "household_pass": _("户证：请点选本人"),
         "pick_person": _("找到%(n)s人，请点选本人"),
         "no_match": _("名单中没有“%(q)s”"),
         "document_offline": _("离线时不能按身份证号核验：请扫出入证，或输入房号/姓名"),
@@ -145,14 +123,15 @@ def _reasons() -> dict:
 @login_required
 @require_GET
 def gate_page(request, gate_id: int):
-    gate = _gate_for(request.user, gate_id)
-    api = f"/api/v1/access/gates/{gate.pk}/"
+    gate = gate_get(request.user, gate_id)
+    snapshot_url = reverse("api:access_gate_snapshot", kwargs={"gate_id": gate.pk})
+    api = snapshot_url.rsplit("/", 1)[0] + "/"
     config = {
         "gate": gate.pk,
         "name": gate.name,
         "compound": gate.compound_id,
         "compound_name": gate.compound.name,
-        "snapshot_url": api + "snapshot",
+        "snapshot_url": snapshot_url,
         "check_url": api + "check",
         "sync_url": api + "sync",
         "health_url": reverse("healthz"),

@@ -57,30 +57,68 @@
     return verdictOf(true, "ok", policy.exit_max_minutes ? a.now + policy.exit_max_minutes * 60 : null);
   }
 
+  /* access.verdict.household_person: a household pass stands for the worst of the members
+     living there (colour, then reason), overdue or sealed when any is. */
+  var COLOR_RANK = { green: 0, yellow: 1, red: 2 };
+  var STATUS_REASON_RANK = { "": 0, yellow: 1, isolation: 2, "case": 3 };
+  function householdPerson(members, outDueAt) {
+    if (!members.length) { return null; }
+    function rank(p) { return [COLOR_RANK[p.color] || 0, STATUS_REASON_RANK[p.status_reason || statusReason(p.color)] || 0]; }
+    var worst = members[0];
+    members.forEach(function (p) {
+      var a = rank(p), b = rank(worst);
+      if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) { worst = p; }
+    });
+    return {
+      color: worst.color,
+      status_reason: worst.status_reason || statusReason(worst.color),
+      overdue: members.some(function (p) { return p.overdue; }),
+      sealed: members.some(function (p) { return p.sealed; }),
+      household_out_over_time: members.some(function (p) { return p.household_out_over_time; }),
+      household_exits: Math.max.apply(null, members.map(function (p) { return p.household_exits; })),
+      out_due_at: given(outDueAt) ? outDueAt : null
+    };
+  }
+
   /* access.verdict.decide_visitor: in on a green health code only. */
   function decideVisitor(codeColor) {
     if (codeColor === "green") { return verdictOf(true, "ok"); }
     return verdictOf(false, codeColor === "red" ? "code_red" : "code_yellow");
   }
 
-  /* What the gate knows of a resident from the snapshot row
-     [id, household, name, room, color, status_reason, color_until, last_sampled, sealed] and the
-     household {exits: [out...], out: [[resident, out, due]...]}, at `now`. */
-  function personFrom(row, home, policy, now) {
+  /* A household's outings at `now` as the server reads them (actions.gates.household_outings)
+     from the snapshot's {exits: [out...], out: [[resident|null, out, due|null]...]}: exits within
+     the policy's period, whether someone is out past their time, the open outings. */
+  function outingsAt(home, policy, now) {
+    var since = now - policy.exit_period_days * 86400;
+    var open = (home && home.out || []).filter(function (o) { return o[1] <= now; });
+    return {
+      exits: (home && home.exits || []).filter(function (at) { return at >= since && at <= now; }).length,
+      over_time: open.some(function (o) { return given(o[2]) && o[2] < now; }),
+      open: open
+    };
+  }
+  /* When the person's latest open outing was due back (`resident` null: a household pass's). */
+  function dueOf(outings, resident) {
+    var latest = null;
+    outings.open.forEach(function (o) {
+      if (o[0] === resident && (!latest || o[1] > latest[1])) { latest = o; }
+    });
+    return latest ? latest[2] : null;
+  }
+  /* What the gate knows of a resident from the snapshot row [id, household, name, room, color,
+     status_reason, color_until, last_sampled, sealed] and their household's outings. */
+  function personFrom(row, outings, outDueAt, policy, now) {
     var current = !given(row[6]) || now < row[6];
     var last = row[7];
-    var since = now - policy.exit_period_days * 86400;
-    var exits = (home && home.exits || []).filter(function (at) { return at >= since; }).length;
-    var out = home && home.out || [];
-    var mine = out.filter(function (o) { return o[0] === row[0]; })[0];
     return {
       color: current ? row[4] : "green",
       status_reason: current ? row[5] || "" : "",
       overdue: !given(last) || (last <= now && now - last > policy.test_validity_hours * 3600),
       sealed: Boolean(row[8]),
-      household_out_over_time: out.some(function (o) { return given(o[2]) && now > o[2]; }),
-      household_exits: exits,
-      out_due_at: mine ? mine[2] : null
+      household_out_over_time: outings.over_time,
+      household_exits: outings.exits,
+      out_due_at: given(outDueAt) ? outDueAt : null
     };
   }
 
@@ -89,13 +127,32 @@
   var PREFIX = "TX1";
   var MAX_CODE_LENGTH = 400;
 
+  /* base64url as the server reads it (signing._unb64: urlsafe_b64decode after padding to a
+     multiple of four, i.e. CPython's lenient a2b_base64): characters outside the alphabet are
+     skipped, a complete pad ends the data, a last group of one character is an error, a short
+     one without its pad too. Both alphabets are read. Throws on what the server refuses. */
+  var B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   function unb64(text) {
-    if (!/^[A-Za-z0-9_\-+/]*$/.test(text)) { throw new Error("malformed"); }
-    var plain = text.replace(/-/g, "+").replace(/_/g, "/");
-    var binary = atob(plain + "===".slice((plain.length + 3) % 4));
-    var out = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i += 1) { out[i] = binary.charCodeAt(i); }
-    return out;
+    if (/[^\x00-\x7f]/.test(text)) { throw new Error("malformed"); }
+    var s = text + "===".slice(0, (4 - text.length % 4) % 4);
+    var out = [], quad = 0, pads = 0, left = 0, done = false;
+    for (var i = 0; i < s.length && !done; i += 1) {
+      var c = s.charAt(i);
+      if (c === "=") {
+        if (quad >= 2 && quad + (pads += 1) >= 4) { done = true; }
+        continue;
+      }
+      var v = c === "-" ? 62 : c === "_" ? 63 : B64.indexOf(c);
+      if (v < 0) { continue; }
+      pads = 0;
+      if (quad === 0) { left = v; quad = 1; } else if (quad === 1) {
+        out.push((left << 2) | (v >> 4)); left = v & 0x0f; quad = 2;
+      } else if (quad === 2) {
+        out.push(((left << 4) | (v >> 2)) & 0xff); left = v & 0x03; quad = 3;
+      } else { out.push(((left << 6) | v) & 0xff); quad = 0; }
+    }
+    if (!done && quad !== 0) { throw new Error("malformed"); }
+    return Uint8Array.from(out);
   }
   function looksLikePass(code) { return typeof code === "string" && code.indexOf(PREFIX + ".") === 0; }
 
@@ -147,7 +204,7 @@
   }
 
   window.TongxinGate = {
-    decide: decide, decideVisitor: decideVisitor, personFrom: personFrom, readPass: readPass, unb64: unb64,
+    decide: decide, decideVisitor: decideVisitor, householdPerson: householdPerson, personFrom: personFrom, outingsAt: outingsAt, dueOf: dueOf, readPass: readPass, unb64: unb64,
     webcryptoVerifier: webcryptoVerifier, fallbackVerifier: fallbackVerifier
   };
 
@@ -339,22 +396,42 @@
       homes[id] = { room: h.room, exits: h.exits.slice(), out: h.out.map(function (o) { return o.slice(); }) };
     });
     events.forEach(function (e) {
-      if (e.type !== "check" || !e.allowed || !e.resident || !e.household || e.state === "refused" || e.state === "dismissed") { return; }
+      if (e.type !== "check" || !e.allowed || !e.household || e.state === "refused" || e.state === "dismissed") { return; }
       if (e.state !== "pending" && !(e.acked_at && e.acked_at > kept.requested_at)) { return; }
       var home = homes[e.household] = homes[e.household] || { room: "", exits: [], out: [] };
-      home.out = home.out.filter(function (o) { return o[0] !== e.resident; });
+      var at = epochOf(e.at);
       if (e.direction === "out") {
-        var at = epochOf(e.at);
         if (!e.emergency) { home.exits.push(at); }
-        home.out.push([e.resident, at, given(e.due_at) ? e.due_at : null]);
+        home.out.push([e.resident || null, at, given(e.due_at) ? e.due_at : null]);
+      } else {
+        // Coming in closes the person's open outings (a household pass's: those naming no one).
+        home.out = home.out.filter(function (o) { return o[0] !== (e.resident || null) || o[1] > at; });
       }
     });
     return homes;
   }
+  /* The person a check is about, as the server reads them (actions.gates.gate_check): a resident,
+     or a household pass standing for its members (the worst of them; nobody named). */
   function personOf(residentId) {
     var row = index && index.byId[residentId];
     if (!row) { return null; }
-    return { row: row, person: personFrom(row, homesNow[row[1]], snapshot.policy, nowEpoch()) };
+    var now = nowEpoch();
+    var outings = outingsAt(homesNow[row[1]], snapshot.policy, now);
+    return {
+      household: row[1], name: row[2], room: row[3],
+      person: personFrom(row, outings, dueOf(outings, row[0]), snapshot.policy, now)
+    };
+  }
+  function householdOf(householdId) {
+    var rows = index && index.members[householdId] || [];
+    if (!rows.length) { return null; }
+    var now = nowEpoch();
+    var outings = outingsAt(homesNow[householdId], snapshot.policy, now);
+    var due = dueOf(outings, null);
+    return {
+      household: householdId, name: rows.map(function (r) { return r[2]; }).join("、"), room: rows[0][3],
+      person: householdPerson(rows.map(function (r) { return personFrom(r, outings, due, snapshot.policy, now); }), due)
+    };
   }
   function search(query) {
     var q = query.trim();
@@ -373,7 +450,6 @@
   var state = { pending: 0, refused: [], totals: { in: 0, out: 0, stopped: 0 } };
   var direction = "in";
   var emergency = false;
-  var pick = null;              // a household pass waiting for the person to be picked
   var clockOffset = 0;
 
   function derive() {
@@ -395,6 +471,12 @@
     if (corrected !== clockOffset) { clockOffset = corrected; setMeta("clock_offset", corrected); }
   }
 
+  function buzz(pattern) {
+    // A phone buzzes on a refusal; browsers allow it only after the user has touched the page.
+    var active = navigator.userActivation ? navigator.userActivation.hasBeenActive : true;
+    if (navigator.vibrate && active) { navigator.vibrate(pattern); }
+  }
+
   var work = Promise.resolve();
   function later(fn) { work = work.then(fn).catch(function (error) { flash(String(error), "error"); }); return work; }
 
@@ -402,7 +484,7 @@
     var node = $("message");
     node.textContent = text;
     node.dataset.kind = kind || "info";
-    if (kind === "error" && navigator.vibrate) { navigator.vibrate([80, 60, 80]); }
+    if (kind === "error") { buzz([80, 60, 80]); }
   }
 
   /* ---------------------------------------------------------------- checks */
@@ -411,12 +493,12 @@
      decides while it answers in time; otherwise this device does, from its snapshot. */
   function check(what) {
     var local = null;
-    var found = what.resident ? personOf(what.resident) : null;
+    var found = what.resident ? personOf(what.resident) : what.household ? householdOf(what.household) : null;
     var event = {
       id: uuid4(), gate: GATE, type: "check", at: nowIso(), made: Date.now(), direction: direction,
-      method: what.method, emergency: emergency, resident: what.resident || null,
-      household: found ? found.row[1] : null, name: found ? found.row[2] : "",
-      room: found ? found.row[3] : what.claims ? what.claims.room : "",
+      method: what.method, emergency: emergency, resident: found && what.resident || null,
+      household: found ? found.household : null, name: found ? found.name : "",
+      room: found ? found.room : what.claims ? what.claims.room : "",
       number: what.claims ? what.claims.number : ""
     };
     if (what.code) { event.code = what.code; }
@@ -477,6 +559,7 @@
     return addEvent(event).then(function () {
       events.push(event);
       derive();
+      flash("", "");
       showVerdict(event);
       render();
       broadcast();
@@ -493,23 +576,17 @@
     return readPass(code, { verify: verifier.verify, compound: snapshot.gate.compound, now: nowEpoch(), revoked: index.revoked }).then(function (read) {
       if (read.state !== "ok") { return check({ method: "pass", code: code, pass_state: read.state, claims: read.claims }); }
       var entry = index.passes[read.claims.number];
-      if (entry && !given(entry[1])) {
-        var household = index.members[entry[2]] || [];
-        if (household.length > 1) {
-          pick = { code: code, claims: read.claims };
-          showMatches(household);
-          return flash(S.household_pass, "info");
-        }
-        return check({ method: "pass", code: code, pass_state: "ok", claims: read.claims, resident: household.length ? household[0][0] : null });
-      }
-      return check({ method: "pass", code: code, pass_state: "ok", claims: read.claims, resident: entry ? entry[1] : null });
+      // A household pass names no one: it stands for the household (nobody picked, as the server).
+      return check({
+        method: "pass", code: code, pass_state: "ok", claims: read.claims,
+        resident: entry && given(entry[1]) ? entry[1] : null, household: entry && !given(entry[1]) ? entry[2] : null
+      });
     });
   }
 
   function handle(raw) {
     var value = String(raw || "").trim();
     if (!value) { return; }
-    pick = null;
     hideVerdict();
     if (looksLikePass(value)) { return checkPass(value); }
     var upper = value.toUpperCase();
@@ -567,7 +644,7 @@
     $("verdict-source").textContent = e.decided === "device" ? S.decided_here : "";
     clearTimeout(verdictTimer);
     verdictTimer = setTimeout(hideVerdict, 60000);
-    if (!e.allowed && navigator.vibrate) { navigator.vibrate([120, 80, 120]); }
+    if (!e.allowed) { buzz([120, 80, 120]); }
   }
   function hideVerdict() {
     clearTimeout(verdictTimer);
@@ -849,6 +926,8 @@
     root.dataset.emergency = emergency ? "1" : "0";
     $("dir-in").setAttribute("aria-pressed", direction === "in" ? "true" : "false");
     $("dir-out").setAttribute("aria-pressed", direction === "out" ? "true" : "false");
+    $("next-in").setAttribute("aria-pressed", direction === "in" ? "true" : "false");
+    $("next-out").setAttribute("aria-pressed", direction === "out" ? "true" : "false");
     $("emergency").setAttribute("aria-pressed", emergency ? "true" : "false");
     $("emergency-bar").hidden = !emergency;
     $("total-in").textContent = String(state.totals.in);
@@ -985,18 +1064,13 @@
       var button = event.target.closest("button[data-resident]");
       if (!button) { return; }
       var id = parseInt(button.dataset.resident, 10);
-      var waiting = pick;
-      pick = null;
       input.value = "";
-      later(function () {
-        return waiting
-          ? check({ method: "pass", code: waiting.code, claims: waiting.claims, resident: id, pass_state: "ok" })
-          : check({ method: "room", resident: id, pass_state: "none" });
-      });
+      later(function () { return check({ method: "room", resident: id, pass_state: "none" }); });
       input.focus();
     });
-    document.querySelectorAll("button.dir").forEach(function (button) {
-      button.addEventListener("click", function () {
+    document.querySelectorAll("button.dir, button.next").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.stopPropagation();
         direction = button.dataset.direction;
         setMeta("direction_" + GATE, direction);
         hideVerdict();
