@@ -28,8 +28,9 @@ already stored answers the stored verdict and writes nothing.
 
 import datetime
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -37,7 +38,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from tongxin.access import signing, verdict
-from tongxin.access.models import AccessEvent, AccessPolicy, Gate, Outing
+from tongxin.access.models import AccessEvent, AccessPolicy, Gate, Outing, Pass
 from tongxin.access.selectors.gates import (
     GateStatus,
     HouseholdOutings,
@@ -55,7 +56,7 @@ from tongxin.core.audit import audit
 from tongxin.core.scoping import scope_q
 from tongxin.outbreak.models import ResidentStatus
 from tongxin.outbreak.status import status_recompute
-from tongxin.registry.models import Compound, Resident
+from tongxin.registry.models import Compound, Household, Resident
 from tongxin.registry.selectors import resident_ids_by_documents
 
 GATE_MANAGERS = frozenset({Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER})
@@ -215,7 +216,9 @@ class Checked:
         return iter((self.event, self.verdict, self.name, self.room))
 
 
-def _check_input(scan_id, at, direction) -> tuple[str, datetime.datetime]:
+def check_input(scan_id, at, direction) -> tuple[str, datetime.datetime]:
+    """A check's id (canonical text), time (now when None; aware, at most CLOCK_SKEW ahead) and
+    direction, or ValidationError by field."""
     scan = event_id(scan_id)
     if scan is None:
         raise ValidationError({"id": _("记录编号无效")})
@@ -250,7 +253,7 @@ def gate_check(
     decided then. `policy`: the compound's, when the caller read it with the gate
     (`selectors.gates.gate_for_check`); read here otherwise."""
     require_gate_worker(actor, gate)
-    scan, at = _check_input(scan_id, at, direction)
+    scan, at = check_input(scan_id, at, direction)
     if not gate.active:
         raise ValidationError(_("该卡口已停用"))
     code = (code or "").strip()
@@ -430,3 +433,356 @@ def stored_check(gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
             name, room = "、".join(r[0] for r in rows), f"{rows[0][1]}-{rows[0][2]}-{rows[0][3]}"
     decided = verdict.Verdict(event.allowed, event.reason, due_at=due_at, late_minutes=late)
     return Checked(event, decided, name, room, decided.text(policy))
+
+
+# -- the gate devices' sync -----------------------------------------------------------------------
+
+SYNC_EVENT_TYPES = ("check", "visitor")
+SYNC_METHODS = (AccessEvent.Method.PASS, AccessEvent.Method.ROOM)
+OLDEST_EVENT = datetime.timedelta(days=31)  # a device clock this far behind is not believed
+
+
+@dataclass
+class SyncResult:
+    stored: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)
+
+    def refuse(self, event_id, code: str, message: str) -> None:
+        self.refused.append({"id": str(event_id), "code": code, "message": message})
+
+    def to_dict(self) -> dict:
+        return {"stored": self.stored, "refused": self.refused}
+
+
+def _clean_sync_events(actor, gate: Gate, events: list, result: SyncResult) -> list[dict]:
+    """The events whose shape and time can be right, each with its id in canonical form, its time
+    parsed and its gate (the URL's, or the one it names among the actor's gates); the others are
+    refused with a code and a sentence."""
+    from tongxin.access.selectors.gates import gates_visible
+
+    now = timezone.now()
+    latest, earliest = now + CLOCK_SKEW, now - OLDEST_EVENT
+    named = set()
+    for event in events:
+        if isinstance(event, dict) and event.get("gate") not in (None, gate.pk):
+            try:
+                named.add(int(event["gate"]))
+            except (TypeError, ValueError):
+                pass
+    gates = {gate.pk: gate}
+    if named:
+        gates |= {g.pk: g for g in gates_visible(actor).filter(pk__in=[n for n in named if 0 < n < 2**63])}
+    seen: set[str] = set()
+    clean = []
+    for event in events:
+        if not isinstance(event, dict):
+            continue  # not an event at all: nothing to answer it by
+        scan = event_id(event.get("id"))
+        if scan is None:
+            result.refuse(str(event.get("id"))[:64], "bad_event", _("记录编号无效"))
+            continue
+        if scan in seen:
+            continue  # the same event twice in one batch is answered once
+        seen.add(scan)
+        kind, at = event.get("type"), moment(event.get("at"))
+        try:
+            event_gate = gates.get(int(event.get("gate") or gate.pk))
+        except (TypeError, ValueError):
+            event_gate = None
+        if kind not in SYNC_EVENT_TYPES:
+            result.refuse(scan, "bad_event", _("未知的记录类型"))
+        elif at is None:
+            result.refuse(scan, "bad_time", _("时间须带时区"))
+        elif at > latest:
+            result.refuse(scan, "bad_time", _("时间晚于现在，请检查设备时间"))
+        elif at < earliest:
+            result.refuse(scan, "bad_time", _("时间早于一个月前，请检查设备时间"))
+        elif event_gate is None:
+            result.refuse(scan, "unknown_gate", _("未知的卡口，或不在您的负责范围内"))
+        elif kind == "check" and event.get("direction") not in DIRECTIONS:
+            result.refuse(scan, "bad_event", _("方向须为进或出"))
+        elif kind == "check" and event.get("method") not in SYNC_METHODS:
+            result.refuse(scan, "bad_event", _("核验方式须为出入证或房号"))
+        elif kind == "check" and not isinstance(event.get("allowed"), bool):
+            result.refuse(scan, "bad_event", _("缺少放行结果"))
+        elif kind == "check" and event.get("reason") not in verdict.REASONS:
+            result.refuse(scan, "bad_event", _("未知的原因"))
+        elif kind == "check" and not isinstance(event.get("emergency", False), bool):
+            result.refuse(scan, "bad_event", _("紧急就医须为是或否"))
+        elif kind == "check" and not isinstance(event.get("code") or "", str):
+            result.refuse(scan, "bad_event", _("出入证码格式不对"))
+        else:
+            clean.append({**event, "id": scan, "at": at, "gate": event_gate})
+    return clean
+
+
+@transaction.atomic
+def gate_events_sync(*, actor, gate: Gate, events: list) -> SyncResult:
+    """Store a batch of events a gate device decided offline (or queued while the server did not
+    answer in time), each answered stored or refused with a code and a sentence:
+
+    - checks `{"id", "type": "check", "at", "direction", "method": "pass"|"room", "code"?,
+      "resident"?, "allowed", "reason", "emergency"?, "gate"?, "due_at"?}` are stored as the device
+      decided them (offline), with the person their pass or pick names when the actor sees them;
+      outings are opened and closed in the order of the events' times, with the returns other
+      gates recorded meanwhile (an exit sent late is closed by the return already stored);
+    - visitors `{"id", "type": "visitor", "at", "kind", "name", "phone", "reason", "visiting"?,
+      "resident"?, "code_color", "came_from"?, "gate"?}` are registered as `visitor_register` does
+      online (the server applies `verdict.decide_visitor` itself; a field it refuses refuses that
+      event only).
+
+    A resend of a stored event is answered stored; nothing is stored twice. At most
+    TONGXIN_GATE_SYNC_MAX_BATCH events a request."""
+    from tongxin.access.actions.visitors import visitor_register
+
+    require_gate_worker(actor, gate)
+    if not isinstance(events, list):
+        raise ValidationError(_("记录须为列表"))
+    if len(events) > settings.TONGXIN_GATE_SYNC_MAX_BATCH:
+        raise ValidationError(_("一次最多上传%(n)d条记录") % {"n": settings.TONGXIN_GATE_SYNC_MAX_BATCH})
+    result = SyncResult()
+    events = _clean_sync_events(actor, gate, events, result)
+    stored_before = {}
+    if events:
+        stored_before = {
+            str(scan): compound_id
+            for scan, compound_id in AccessEvent.objects.filter(scan_id__in=[e["id"] for e in events])
+            .order_by()
+            .values_list("scan_id", "compound_id")
+        }
+    fresh = []
+    for event in events:
+        if event["id"] not in stored_before:
+            fresh.append(event)
+        elif stored_before[event["id"]] == event["gate"].compound_id:
+            result.stored.append(event["id"])  # a resend
+        else:
+            result.refuse(event["id"], "bad_event", _("记录编号已被其他小区的卡口使用"))
+    checks = [e for e in fresh if e["type"] == "check"]
+    if checks:
+        _store_checks(actor, checks, result)
+    visitors = 0
+    for event in fresh:
+        if event["type"] != "visitor":
+            continue
+        try:
+            with transaction.atomic():
+                visitor_register(
+                    actor=actor,
+                    gate=event["gate"],
+                    scan_id=event["id"],
+                    at=event["at"],
+                    kind=event.get("kind"),
+                    name=event.get("name") or "",
+                    phone=event.get("phone") or "",
+                    reason=event.get("reason") or "",
+                    visiting=event.get("visiting"),
+                    resident=event.get("resident"),
+                    code_color=event.get("code_color"),
+                    came_from=event.get("came_from") or "",
+                    offline=True,
+                )
+        except ValidationError as error:
+            result.refuse(event["id"], "bad_visitor", "；".join(error.messages))
+        else:
+            visitors += 1
+            result.stored.append(event["id"])
+    audit(
+        actor=actor,
+        action="gate_sync",
+        obj=gate,
+        detail={
+            "events": len(events),
+            "stored": len(result.stored),
+            "refused": len(result.refused),
+            "checks": len(checks),
+            "visitors": visitors,
+        },
+    )
+    return result
+
+
+def _store_checks(actor, checks: list[dict], result: SyncResult) -> None:
+    """Store offline-decided checks as decided, with their people and outings: a fixed number of
+    statements whatever the batch's size."""
+    numbers: dict[str, str] = {}  # scan id -> pass number, for genuine codes
+    for event in checks:
+        code = (event.get("code") or "").strip()
+        if code and signing.looks_like_pass(code):
+            try:
+                numbers[event["id"]] = signing.read_pass(code).number
+            except signing.PassCodeError:
+                pass
+    passes = {}
+    if numbers:
+        passes = {
+            row[0]: row[1:]
+            for row in Pass.objects.filter(number__in=set(numbers.values()))
+            .order_by()
+            .values_list("number", "compound_id", "resident_id", "household_id")
+        }
+    wanted: set[int] = set()
+    for event in checks:
+        row = passes.get(numbers.get(event["id"]))
+        if row and row[1] is not None:
+            wanted.add(row[1])
+        picked = event.get("resident")
+        if isinstance(picked, int | str) and str(picked).isdigit() and int(picked) < 2**63:
+            wanted.add(int(picked))
+    residents = {}
+    if wanted:
+        residents = {
+            pk: (household_id, compound_id)
+            for pk, household_id, compound_id in Resident.objects.filter(
+                scope_q(actor, "resident"), pk__in=wanted
+            )
+            .order_by()
+            .values_list("pk", "household_id", "compound_id")
+        }
+    household_passes = {row[2] for row in passes.values() if row[1] is None}
+    households = set()
+    if household_passes:
+        households = set(
+            Household.objects.filter(scope_q(actor, "household"), pk__in=household_passes)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+
+    new_events = []
+    for event in checks:
+        compound_id = event["gate"].compound_id
+        resident_id = household_id = None
+        row = passes.get(numbers.get(event["id"]))
+        if event["method"] == AccessEvent.Method.PASS and row and row[0] == compound_id:
+            if row[1] is not None:
+                if residents.get(row[1], (None, None))[1] == compound_id:
+                    resident_id, household_id = row[1], residents[row[1]][0]
+            elif row[2] in households:
+                household_id = row[2]
+                picked = _int(event.get("resident"))
+                if residents.get(picked, (None, None))[0] == household_id:
+                    resident_id = picked
+        elif event["method"] == AccessEvent.Method.ROOM:
+            picked = _int(event.get("resident"))
+            if residents.get(picked, (None, None))[1] == compound_id:
+                resident_id, household_id = picked, residents[picked][0]
+        new_events.append(
+            AccessEvent(
+                scan_id=event["id"],
+                gate_id=event["gate"].pk,
+                compound_id=compound_id,
+                at=event["at"],
+                direction=event["direction"],
+                method=event["method"],
+                resident_id=resident_id,
+                household_id=household_id,
+                pass_number=numbers.get(event["id"], "")[:16],
+                allowed=event["allowed"],
+                reason=event["reason"],
+                emergency=bool(event.get("emergency", False)),
+                offline=True,
+                on_duty_id=actor.pk,
+            )
+        )
+    AccessEvent.objects.bulk_create(new_events, batch_size=500)
+    if any(e.pk is None for e in new_events):  # a database that gives no ids back from a bulk insert
+        ids = dict(
+            AccessEvent.objects.filter(scan_id__in=[e.scan_id for e in new_events]).values_list(
+                "scan_id", "pk"
+            )
+        )
+        for e in new_events:
+            e.pk = ids[uuid.UUID(str(e.scan_id))]
+    _update_outings(checks, new_events)
+    result.stored.extend(e["id"] for e in checks)
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _update_outings(checks: list[dict], new_events: list[AccessEvent]) -> None:
+    """Open and close outings for the batch's allowed exits and returns, in time order, with the
+    households' open outings and the returns already stored since the batch's first exit."""
+    moves = [
+        (event, raw)
+        for event, raw in zip(new_events, checks, strict=True)
+        if event.allowed and event.household_id is not None
+    ]
+    if not moves:
+        return
+    households = {e.household_id for e, _raw in moves}
+    open_outings: dict[tuple, list[dict]] = {}
+    for pk, household_id, resident_id, out_at in (
+        Outing.objects.filter(household_id__in=households, back_at__isnull=True)
+        .order_by("out_at")
+        .values_list("pk", "household_id", "resident_id", "out_at")
+    ):
+        open_outings.setdefault((household_id, resident_id), []).append(
+            {"pk": pk, "out_at": out_at, "back_at": None}
+        )
+    timeline = [(e.at, 0 if e.direction == "out" else 1, e, raw) for e, raw in moves]
+    exits = [e for e, _raw in moves if e.direction == "out"]
+    if exits:
+        first = min(e.at for e in exits)
+        batch = {e.scan_id for e in new_events}
+        for household_id, resident_id, at, scan in (
+            AccessEvent.objects.filter(
+                household_id__in={e.household_id for e in exits},
+                direction=AccessEvent.Direction.IN,
+                allowed=True,
+                at__gte=first,
+            )
+            .order_by()
+            .values_list("household_id", "resident_id", "at", "scan_id")
+        ):
+            if str(scan) not in batch:
+                stored = AccessEvent(
+                    household_id=household_id, resident_id=resident_id, at=at, direction="in"
+                )
+                timeline.append((at, 1, stored, None))
+    timeline.sort(key=lambda item: (item[0], item[1]))
+    policies: dict[int, verdict.Policy] = {}
+    new_outings: list[tuple[Outing, dict]] = []
+    closed: list[Outing] = []
+    for at, _order, event, raw in timeline:
+        key = (event.household_id, event.resident_id)
+        if event.direction == "out":
+            if event.compound_id not in policies:
+                policies[event.compound_id] = to_verdict_policy(policy_for(event.compound_id))
+            rules = policies[event.compound_id]
+            due = moment((raw or {}).get("due_at")) if (raw or {}).get("due_at") else None
+            if due is None and rules.exit_max_minutes and not event.emergency:
+                due = at + datetime.timedelta(minutes=rules.exit_max_minutes)
+            record = {"pk": None, "out_at": at, "back_at": None}
+            outing = Outing(
+                resident_id=event.resident_id,
+                household_id=event.household_id,
+                compound_id=event.compound_id,
+                out_at=at,
+                due_at=None if event.emergency else due,
+                emergency=event.emergency,
+                out_event_id=event.pk,
+            )
+            new_outings.append((outing, record))
+            open_outings.setdefault(key, []).append(record)
+            continue
+        candidates = [
+            r for r in open_outings.get(key, []) if r["out_at"] <= at and (raw is not None or r["pk"] is None)
+        ]
+        if candidates:
+            latest = max(candidates, key=lambda r: r["out_at"])
+            latest["back_at"] = at
+            open_outings[key].remove(latest)
+            if latest["pk"] is not None:
+                closed.append(Outing(pk=latest["pk"], back_at=at))
+    for outing, record in new_outings:
+        outing.back_at = record["back_at"]
+    if new_outings:
+        Outing.objects.bulk_create([outing for outing, _record in new_outings], batch_size=500)
+    if closed:
+        Outing.objects.bulk_update(closed, ["back_at"], batch_size=500)

@@ -1,5 +1,8 @@
 """JSON API of the access module: gates (mounted at /api/v1/access/).
 
+`POST gates/{id}/check`, `POST gates/{id}/sync`, `POST gates/{id}/visitors`: see the actions
+(`access.actions.gates.gate_check`, `gate_events_sync`, `access.actions.visitors`).
+
 `GET gates/{id}/snapshot`: what a gate device keeps to decide offline:
 ```
 {"gate": {"id", "name", "compound": id, "compound_name"},
@@ -29,7 +32,8 @@ from django.utils import timezone
 from ninja import Router, Schema
 from pydantic import BaseModel, Field
 
-from tongxin.access.actions.gates import gate_check
+from tongxin.access.actions.gates import gate_check, gate_events_sync
+from tongxin.access.actions.visitors import visitor_register
 from tongxin.access.selectors.gates import gate_for_check, gate_get, gate_snapshot
 
 router = Router()
@@ -107,5 +111,83 @@ def check(request, gate_id: int, payload: CheckIn):
             "room": checked.room,
             "due_at": timezone.localtime(decided.due_at).isoformat() if decided.due_at else None,
             "late_minutes": decided.late_minutes,
+        }
+    )
+
+
+class SyncIn(BaseModel):
+    """A batch of a gate device's events (see `access.actions.gates.gate_events_sync`), taken as
+    the device sent them and checked one by one, so a malformed event is refused with its reason
+    while the rest of the batch is stored."""
+
+    events: list
+
+
+class RefusedOut(Schema):
+    id: str
+    code: str
+    message: str
+
+
+class SyncOut(Schema):
+    stored: list[str]
+    refused: list[RefusedOut]
+    server_time: datetime.datetime
+
+
+@router.post("/gates/{gate_id}/sync", response=SyncOut, url_name="access_gate_sync")
+def sync(request, gate_id: int, payload: SyncIn):
+    """Store the events a gate device decided offline (checks, visitors): each is answered stored
+    (a resend of a stored one too) or refused with a code and a sentence."""
+    gate = gate_get(request.user, gate_id)
+    result = gate_events_sync(actor=request.user, gate=gate, events=payload.events)
+    return _compact({**result.to_dict(), "server_time": timezone.now().isoformat()})
+
+
+class VisitorIn(BaseModel):
+    id: str = Field(..., max_length=64, description="a UUID made on the device")
+    at: datetime.datetime | None = None
+    kind: Literal["visitor", "returning"]
+    name: str = Field("", max_length=50)
+    phone: str = Field("", max_length=20)
+    reason: str = Field("", max_length=200)
+    visiting: int | None = Field(None, description="the household visited")
+    resident: int | None = Field(None, description="the returning resident")
+    code_color: Literal["green", "yellow", "red"]
+    came_from: str = Field("", max_length=100)
+
+
+class VisitorOut(Schema):
+    id: str
+    allowed: bool
+    reason: str
+    text: str
+
+
+@router.post("/gates/{gate_id}/visitors", response=VisitorOut, url_name="access_gate_visitors")
+def visitors(request, gate_id: int, payload: VisitorIn):
+    """Register a visitor or a returning resident at the gate: admitted on a green code only; an
+    admitted returning resident gets the arrival rule on their status."""
+    gate = gate_get(request.user, gate_id)
+    visitor, decided = visitor_register(
+        actor=request.user,
+        gate=gate,
+        scan_id=payload.id,
+        at=payload.at,
+        kind=payload.kind,
+        name=payload.name,
+        phone=payload.phone,
+        reason=payload.reason,
+        visiting=payload.visiting,
+        resident=payload.resident,
+        code_color=payload.code_color,
+        came_from=payload.came_from,
+    )
+    return _compact(
+        {
+            "id": str(visitor.scan_id),
+            "allowed": decided.allowed,
+            "reason": decided.reason,
+            "text": decided.text(),
         }
     )
