@@ -132,3 +132,36 @@ def test_the_api_needs_a_session_and_the_csrf_token(world, gate):
     assert answer.status_code == 200
     assert AccessEvent.objects.count() == 1
     assert not Visitor.objects.exists()
+
+
+def test_sync_answers_each_event(world, gate, settings):
+    client = _client(world.users[Role.VOLUNTEER])
+    path = f"/api/v1/access/gates/{gate.pk}/sync"
+    at = (timezone.now() - datetime.timedelta(minutes=5)).isoformat()
+    good = {
+        "id": str(uuid.uuid4()),
+        "type": "check",
+        "at": at,
+        "direction": "out",
+        "method": "room",
+        "resident": world.elder.pk,
+        "allowed": True,
+        "reason": "ok",
+    }
+    bad = {**good, "id": str(uuid.uuid4()), "reason": "whatever"}
+    answer = _post(client, path, {"events": [good, bad]})
+    assert answer.status_code == 200
+    body = answer.json()
+    server_time = datetime.datetime.fromisoformat(body.pop("server_time"))
+    assert abs((server_time - timezone.now()).total_seconds()) < 60
+    assert body == {
+        "stored": [good["id"]],
+        "refused": [{"id": bad["id"], "code": "bad_event", "message": "未知的原因"}],
+    }
+    assert AccessEvent.objects.get().offline is True
+    settings.TONGXIN_GATE_SYNC_MAX_BATCH = 1
+    too_many = _post(client, path, {"events": [good, bad]})
+    assert too_many.status_code == 400
+    assert too_many.json()["detail"] == "一次最多上传1条记录"
+    assert _post(client, path, {"nothing": []}).status_code == 422
+    assert AccessEvent.objects.count() == 1
