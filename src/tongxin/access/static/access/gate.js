@@ -641,7 +641,7 @@
     $("verdict-extra").textContent = extra;
     $("verdict-direction").textContent = e.type === "visitor" ? S[e.kind] : e.direction === "in" ? S.going_in : S.going_out;
     $("verdict-time").textContent = hhmmss(new Date(e.at));
-    $("verdict-source").textContent = e.decided === "device" ? S.decided_here : "";
+    $("verdict-source").textContent = e.type === "check" && e.decided === "device" ? S.decided_here : "";
     clearTimeout(verdictTimer);
     verdictTimer = setTimeout(hideVerdict, 60000);
     if (!e.allowed) { buzz([120, 80, 120]); }
@@ -653,6 +653,16 @@
 
   /* ---------------------------------------------------------------- visitors */
 
+  /* A mainland mobile as the server reads it (core.documents.parse_mobile): spaces and dashes
+     out, +86 / 0086 dropped; "" when empty, null when it is not one. */
+  function mobile(raw) {
+    var phone = String(raw || "").replace(/[\s\u3000-]/g, "").replace(/[\uff10-\uff19]/g, function (d) {
+      return String.fromCharCode(d.charCodeAt(0) - 0xfee0);
+    });
+    if (!phone) { return ""; }
+    if (phone.indexOf("+86") === 0) { phone = phone.slice(3); } else if (phone.indexOf("0086") === 0) { phone = phone.slice(4); } else if (phone.indexOf("86") === 0 && phone.length === 13) { phone = phone.slice(2); }
+    return /^1[3-9]\d{9}$/.test(phone) ? phone : null;
+  }
   function visitorForm() {
     var form = $("visitor-form");
     var data = new FormData(form);
@@ -689,7 +699,8 @@
   function registerVisitor() {
     var f = visitorForm();
     if (!f.name) { return flash(S.need_name, "error"); }
-    if (!/^\+?[\d\s-]{7,20}$/.test(f.phone)) { return flash(S.need_phone, "error"); }
+    var phone = mobile(f.phone);
+    if (phone === null || (f.kind === "visitor" && !phone)) { return flash(S.need_phone, "error"); }
     if (["green", "yellow", "red"].indexOf(f.code_color) < 0) { return flash(S.need_color, "error"); }
     if (!f.room) { return flash(S.need_room, "error"); }
     if (!index) { return flash(S.no_snapshot, "error"); }
@@ -700,7 +711,7 @@
     var member = f.resident ? index.byId[f.resident] : null;
     var event = {
       id: uuid4(), gate: GATE, type: "visitor", at: nowIso(), made: Date.now(), kind: f.kind,
-      name: f.name, phone: f.phone, phone_shown: maskPhone(f.phone), why: f.reason, visiting: household,
+      name: f.name, phone: phone, phone_shown: phone ? maskPhone(phone) : "", why: f.reason, visiting: household,
       resident: f.kind === "returning" ? f.resident : null, code_color: f.code_color, came_from: f.came_from,
       room: member ? member[3] : f.room, direction: "in", emergency: false
     };
@@ -769,6 +780,7 @@
     };
     if (e.code) { out.code = e.code; }
     if (e.resident) { out.resident = e.resident; }
+    if (given(e.due_at)) { out.due_at = new Date(e.due_at * 1000).toISOString(); }
     return out;
   }
   function scrub(e) {
@@ -1111,6 +1123,15 @@
       later(function () { return saveEvents([target]).then(function () { broadcast(); derive(); render(); }); });
       input.focus();
     });
+    document.addEventListener("keydown", function (event) {
+      // A keyboard-wedge scanner types wherever the focus is: anywhere but a form field, the
+      // scan box takes it (after a tap on the answer or a button, say).
+      var at = document.activeElement;
+      var field = at && (at.tagName === "INPUT" || at.tagName === "TEXTAREA" || at.tagName === "SELECT");
+      if (!field && !event.ctrlKey && !event.metaKey && !event.altKey && event.key.length === 1) {
+        input.focus();
+      }
+    }, true);
     window.addEventListener("online", function () { failures = 0; nextTry = 0; ping(); send(); render(); });
     window.addEventListener("offline", function () { serverUp = false; render(); });
     document.addEventListener("visibilitychange", function () {
