@@ -400,7 +400,11 @@ def stored_check(gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
         raise ValidationError({"id": _("记录编号已被其他卡口使用")})
     due_at, late = None, 0
     if event.allowed and event.direction == "out":
-        due_at = Outing.objects.filter(out_event_id=event.pk).values_list("due_at", flat=True).first()
+        due_at = (  # by the household's index: out_event has none
+            Outing.objects.filter(household_id=event.household_id, out_at=event.at, out_event_id=event.pk)
+            .values_list("due_at", flat=True)
+            .first()
+        )
     elif event.reason == "over_time" and event.direction == "in" and event.household_id is not None:
         due = (
             Outing.objects.filter(
@@ -417,6 +421,7 @@ def stored_check(gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
     if event.resident_id is not None:
         row = (
             Resident.objects.filter(pk=event.resident_id)
+            .order_by("pk")
             .values_list("name", "building__number", "unit__number", "household__room")
             .first()
         )
@@ -731,7 +736,8 @@ def _update_outings(checks: list[dict], new_events: list[AccessEvent]) -> None:
         first = min(e.at for e in exits)
         batch = {e.scan_id for e in new_events}
         for household_id, resident_id, at, scan in (
-            AccessEvent.objects.filter(
+            AccessEvent.objects.filter(  # on the (compound, at) index
+                compound_id__in={e.compound_id for e in exits},
                 household_id__in={e.household_id for e in exits},
                 direction=AccessEvent.Direction.IN,
                 allowed=True,
