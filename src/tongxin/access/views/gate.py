@@ -16,12 +16,11 @@ The check is given a short budget (`check_ms`): when the server does not answer 
 is down, the device decides from its snapshot at once, queues the event (the same id, so if
 the server did record it the sync stores nothing twice) and keeps deciding locally until the
 server answers again (for a minute after a slow answer), so a volunteer never waits on a slow
-network at every check. Visitors
-and returning residents are decided on the device in any case (their verdict is the health
-code colour seen at the gate and needs no server data) and go through the same queue, which is
-sent at once when online. Every event, decided by the server or the device, is kept in
-IndexedDB with its id and updates the device's copy of the household exits and outings, so
-quota and over-time keep working when the network goes.
+network at every check. Visitors and returning residents are decided on the device in any case
+(their verdict is the health code colour seen at the gate and needs no server data) and go
+through the same queue, which is sent at once when online. Every event, decided by the server
+or the device, is kept in IndexedDB with its id and updates the device's copy of the household
+exits and outings, so quota and over-time keep working when the network goes.
 """
 
 from django.conf import settings
