@@ -270,6 +270,11 @@ def pass_reissue(*, actor, pass_: Pass, reason: str) -> Pass:
     else:
         resident = None
     household = resident.household if resident else Household.objects.get(pk=pass_.household_id)
+    if (
+        resident is None
+        and not Resident.objects.filter(household=household).exclude(presence=MOVED_OUT).exists()
+    ):
+        raise ValidationError(_("%(household)s没有在住居民，不能补发，请注销") % {"household": household})
     _revoke(actor=actor, pass_=pass_, reason=reason, now=timezone.now())
     policy = policy_of(Compound.objects.get(pk=pass_.compound_id))
     new = _create(actor=actor, household=household, resident=resident, valid_days=policy.pass_valid_days)

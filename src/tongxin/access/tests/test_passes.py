@@ -147,7 +147,9 @@ def test_issue_missing_by_building_and_unit(world):
     with pytest.raises(ValidationError):
         actions.passes_issue_missing(actor=None, compound=world.compound_a, building=world.b1)
     with pytest.raises(ValidationError):
-        actions.passes_issue_missing(actor=None, compound=world.compound_a, building=world.a1, unit=world.a2u1)
+        actions.passes_issue_missing(
+            actor=None, compound=world.compound_a, building=world.a1, unit=world.a2u1
+        )
 
 
 def test_issue_missing_renews_expired_passes(world):
@@ -214,7 +216,9 @@ def test_reissue_refused_for_someone_who_moved_out_writes_nothing(world):
 
 
 def test_revoke_with_each_reason(world):
-    for reason, resident in zip(actions.REVOKE_REASONS, [world.elder, world.child, world.neighbour], strict=True):
+    for reason, resident in zip(
+        actions.REVOKE_REASONS, [world.elder, world.child, world.neighbour], strict=True
+    ):
         pass_ = actions.pass_issue(actor=None, resident=resident)
         actions.pass_revoke(actor=world.users[Role.OFFICIAL], pass_=pass_, reason=reason)
         pass_.refresh_from_db()
@@ -241,7 +245,9 @@ def test_the_code_is_signed_and_names_the_room_not_the_person(world):
     code = actions.pass_code(pass_)
     claims = signing.read_pass(code)
     assert claims.number == pass_.number and claims.compound_id == world.compound_a.pk
-    assert claims.room == "1-1-101" and int(claims.expires_at.timestamp()) == int(pass_.expires_at.timestamp())
+    assert claims.room == "1-1-101" and int(claims.expires_at.timestamp()) == int(
+        pass_.expires_at.timestamp()
+    )
     assert world.elder.name not in code and "13812345678" not in code
     assert resident_ids_by_pass_codes([code]) == {code: world.elder.pk}
     actions.pass_revoke(actor=None, pass_=pass_, reason=Pass.Revoked.LOST)
@@ -328,8 +334,20 @@ def test_policy_update_roles_and_values(world):
     with pytest.raises(PermissionDenied):
         policy_update(actor=world.users[Role.COMPOUND_MANAGER], compound=world.compound_b, version=1)
     with pytest.raises(ValidationError) as refused:
-        policy_update(actor=None, compound=world.compound_a, version=1, exit_period_days=0, exit_max_minutes=5)
+        policy_update(
+            actor=None, compound=world.compound_a, version=1, exit_period_days=0, exit_max_minutes=5
+        )
     assert set(refused.value.message_dict) == {"exit_period_days", "exit_max_minutes"}
     with pytest.raises(ValidationError):
         policy_update(actor=None, compound=world.compound_a, version=1, number="x")
     assert not AccessPolicy.objects.exists()
+
+
+def test_a_household_pass_of_an_empty_household_is_not_reissued(world):
+    per_household(world.compound_a)
+    pass_ = actions.pass_issue(actor=None, household=world.home_a2)
+    Resident.objects.filter(household=world.home_a2).update(presence="moved_out")
+    with pytest.raises(ValidationError, match="没有在住居民"):
+        actions.pass_reissue(actor=None, pass_=pass_, reason=Pass.Revoked.LOST)
+    pass_.refresh_from_db()
+    assert pass_.revoked_at is None and Pass.objects.count() == 1
