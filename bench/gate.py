@@ -43,6 +43,7 @@ import argparse
 import base64
 import cProfile
 import http.client
+import inspect
 import io
 import json
 import multiprocessing
@@ -524,13 +525,19 @@ class SqlCounter:
 
 def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dict:
     """`count` checks and `count` bare requests in process (Django's test client, CSRF enforced,
-    the same URL configuration as the server), after a warm-up: time and SQL per request; then a
-    cProfile of `count` more checks."""
+    the same URL configuration as the server), after a warm-up, one of each in turn: the time
+    Django takes per request (the handler: middleware and view, without the test client's own
+    work), the SQL statements by kind and their time, and for the checks the time of each step
+    (the API module's calls, each function of the check's action module, inclusive); then a
+    cProfile of `count` more of each."""
     import gate_site  # noqa: F401 (the bench's URL configuration, as the server has it)
     from django.db import connection
     from django.middleware.csrf import _get_new_csrf_string
     from django.test import Client
+    from django.test.client import ClientHandler
 
+    from tongxin.access.actions import gates as action
+    from tongxin.access.api import gates as api
     from tongxin.accounts.models import User
 
     rng = random.Random(7)
@@ -563,16 +570,64 @@ def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dic
     for index in range(min(count, 50)):  # warm-up: imports, URL resolution, schemas, compiled queries
         one("bare", index)
         one("check", index)
-    result = {}
-    for kind in ("bare", "check"):
-        counter = SqlCounter()
-        with connection.execute_wrapper(counter):
+
+    current = {"kind": "bare"}
+    counters = {"bare": SqlCounter(), "check": SqlCounter()}
+    handler = defaultdict(float)
+    phases = defaultdict(float)
+    patched = []
+
+    def timed(name, fn, into):
+        def wrapper(*args, **kwargs):
             started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                into[name] += time.perf_counter() - started
+
+        return wrapper
+
+    def statement(execute, sql, params, many, context):
+        return counters[current["kind"]](execute, sql, params, many, context)
+
+    # the API module's calls (looked up as its globals at call time), every function of the access
+    # app the action module calls (its own and those it imports; inclusive: a step's time holds
+    # the helpers it calls)
+    targets = [(api, name) for name in ("gate_for_check", "gate_check", "_compact") if hasattr(api, name)]
+    targets += [
+        (action, name)
+        for name, value in vars(action).items()
+        if inspect.isfunction(value)
+        and value.__module__.startswith("tongxin.access")
+        and name != "gate_check"
+    ]
+    for module, name in targets:
+        patched.append((module, name, getattr(module, name)))
+        label = f"{name} (api)" if module is api else name
+        setattr(module, name, timed(label, getattr(module, name), phases))
+    patched.append((ClientHandler, "get_response", ClientHandler.get_response))
+
+    def get_response(self, request):
+        started = time.perf_counter()
+        try:
+            return patched[-1][2](self, request)
+        finally:
+            handler[current["kind"]] += time.perf_counter() - started
+
+    ClientHandler.get_response = get_response
+    try:
+        with connection.execute_wrapper(statement):
             for index in range(count):
-                one(kind, index)
-            seconds = time.perf_counter() - started
+                for kind in ("bare", "check"):
+                    current["kind"] = kind
+                    one(kind, index)
+    finally:
+        for module, name, fn in patched:
+            setattr(module, name, fn)
+    result = {}
+    for kind, counter in counters.items():
         result[kind] = {
-            "ms_per_request": round(seconds * 1000 / count, 3),
+            "django_ms_per_request": round(handler[kind] * 1000 / count, 3),
             "sql_statements_per_request": round(sum(counter.count.values()) / count, 2),
             "sql_ms_per_request": round(sum(counter.seconds.values()) * 1000 / count, 3),
             "sql_by_kind": {
@@ -583,6 +638,10 @@ def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dic
                 for key, value in sorted(counter.seconds.items(), key=lambda kv: -kv[1])
             },
         }
+    result["check"]["steps_ms_per_request"] = {
+        name: round(seconds * 1000 / count, 3)
+        for name, seconds in sorted(phases.items(), key=lambda kv: -kv[1])
+    }
     listing = io.StringIO()
     for kind in ("check", "bare"):
         profiler = cProfile.Profile()
@@ -604,13 +663,48 @@ def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dic
         Path(out_path).write_text(listing.getvalue())
     result["checks_sent"] = checks["sent"]
     result["in_process_check_vs_bare"] = round(
-        result["bare"]["ms_per_request"] / result["check"]["ms_per_request"], 3
+        result["bare"]["django_ms_per_request"] / result["check"]["django_ms_per_request"], 3
     )
     result["cprofile_file"] = out_path
     return result
 
 
 # --- one database ----------------------------------------------------------------------------------
+
+
+def server_timing(directory: str) -> dict:
+    """The gunicorn workers' own timing (bench/gate_site.py, --server-timing), warm-up included:
+    per request of each kind, the view's wall and CPU milliseconds, and each kind of SQL
+    statement's count and wall milliseconds."""
+    sums = ("requests", "wall", "cpu", "close_wall", "close_cpu")
+    totals = defaultdict(lambda: {**dict.fromkeys(sums, 0), "sql": defaultdict(lambda: [0, 0.0])})
+    for path in Path(directory).glob("worker-*.json"):
+        for kind, data in json.loads(path.read_text()).items():
+            total = totals[kind]
+            for key in sums:
+                total[key] += data[key]
+            for statement, (count, seconds) in data["sql"].items():
+                total["sql"][statement][0] += count
+                total["sql"][statement][1] += seconds
+    out = {}
+    for kind, total in totals.items():
+        n = total["requests"] or 1
+        out[kind] = {
+            "requests": total["requests"],
+            "wall_ms_per_request": round(total["wall"] * 1000 / n, 3),
+            "cpu_ms_per_request": round(total["cpu"] * 1000 / n, 3),
+            "close_wall_ms_per_request": round(total["close_wall"] * 1000 / n, 3),
+            "close_cpu_ms_per_request": round(total["close_cpu"] * 1000 / n, 3),
+            "sql_wall_ms_per_request": round(sum(s for _c, s in total["sql"].values()) * 1000 / n, 3),
+            "sql": {
+                statement: {
+                    "per_request": round(count / n, 2),
+                    "wall_ms_per_request": round(seconds * 1000 / n, 3),
+                }
+                for statement, (count, seconds) in sorted(total["sql"].items(), key=lambda kv: -kv[1][1])
+            },
+        }
+    return out
 
 
 def access_events() -> int:
@@ -633,6 +727,10 @@ def measure(args, env: dict, url: str | None, var_dir: str) -> dict:
     gates = data["gates"]
 
     port = free_port()
+    timing_dir = None
+    if args.server_timing:
+        timing_dir = tempfile.mkdtemp(prefix="timing-", dir=var_dir)
+        env = {**env, "BENCH_GATE_TIMING": timing_dir}
     server = start_server(env, args.workers, port, os.path.join(var_dir, "gunicorn.log"))
     devices = None
     phases = {"bare": [], "check": []}
@@ -679,6 +777,7 @@ def measure(args, env: dict, url: str | None, var_dir: str) -> dict:
         stop_server(server)
 
     stored = access_events()
+    timing = server_timing(timing_dir) if timing_dir else None
     events_match = stored == checks_sent
     profile = profile_requests(gates, args.profile_checks, args.profile_out) if args.profile_checks else None
 
@@ -697,10 +796,24 @@ def measure(args, env: dict, url: str | None, var_dir: str) -> dict:
             "latency_ms": percentiles([x for r in runs for x in r["latencies"]]),
             **cpu,
             "client_cpu_us_per_request": round(sum(r["client_cpu_seconds"] for r in runs) * 1e6 / sent, 1),
-            "per_round_per_s": [round(r["sent"] / r["seconds"], 1) for r in runs],
+            # each round: its rate, p95, the cores the app server kept busy, the load average
+            # before it (other work on the machine shows here)
+            "rounds": [
+                {
+                    "per_s": round(r["sent"] / r["seconds"], 1),
+                    "p95_ms": percentiles(r["latencies"]).get("p95"),
+                    "app_server_cores": round(r["cpu"]["app_server"] / r["seconds"], 2),
+                    "load_before": round(r["load_before"], 2),
+                }
+                for r in runs
+            ],
         }
 
     check, bare = totals("check"), totals("bare")
+
+    def server_cpu(kind: dict) -> float:
+        return kind["app_server_cpu_us_per_request"] + kind.get("database_backends_cpu_us_per_request", 0)
+
     verdicts = Counter()
     for run in phases["check"]:
         verdicts.update(run["verdicts"])
@@ -722,6 +835,9 @@ def measure(args, env: dict, url: str | None, var_dir: str) -> dict:
         "check_per_s": check["per_s"],
         "bare_per_s": bare["per_s"],
         "ratio": round(ratio, 3),
+        # the same comparison by the CPU a request costs the server (the app server's workers and,
+        # on PostgreSQL, this database's backends): less swayed by other work on the machine
+        "ratio_by_server_cpu": round(server_cpu(bare) / server_cpu(check), 3) if server_cpu(check) else None,
         "goal_ratio": GOAL_RATIO,
         "goal_met": ratio >= GOAL_RATIO,
         "check_latency_ms": check["latency_ms"],
@@ -743,6 +859,7 @@ def measure(args, env: dict, url: str | None, var_dir: str) -> dict:
         "rounds": args.rounds,
         "server": f"gunicorn, {args.workers} sync workers, DEBUG off, bench/gate_site.py",
         "profile": profile,
+        "server_timing": timing,
         "cpus": os.cpu_count(),
         "load_average_during": [
             round(r["load_before"], 2) for kind in ("bare", "check") for r in phases[kind]
@@ -797,6 +914,8 @@ def child_arguments(args, db: str) -> list[str]:
         out += ["--database-url", args.database_url]
     if args.keep:
         out.append("--keep")
+    if args.server_timing:
+        out.append("--server-timing")
     return out
 
 
@@ -808,7 +927,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20, help="per kind (bare, check) and database")
     parser.add_argument("--checks", type=int, help="requests per kind instead of --seconds")
     parser.add_argument(
-        "--rounds", type=int, default=2, help="alternate bare and check phases this many times"
+        "--rounds", type=int, default=4, help="alternate bare and check phases this many times"
     )
     parser.add_argument("--clients", type=int, default=4, help="client processes, each a gate device")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
@@ -817,6 +936,11 @@ def main() -> int:
         "--profile-checks", type=int, default=300, help="in-process requests profiled; 0: none"
     )
     parser.add_argument("--profile-out", help="write the cProfile listing of the checks here")
+    parser.add_argument(
+        "--server-timing",
+        action="store_true",
+        help="the workers time their views and SQL statements (a little overhead on both kinds)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="PostgreSQL only")
     parser.add_argument("--keep", action="store_true", help="keep the databases (and print where)")
@@ -837,7 +961,15 @@ def main() -> int:
     summary = {
         db: {
             key: r.get(key)
-            for key in ("check_per_s", "bare_per_s", "ratio", "goal_met", "events_match", "ok")
+            for key in (
+                "check_per_s",
+                "bare_per_s",
+                "ratio",
+                "ratio_by_server_cpu",
+                "goal_met",
+                "events_match",
+                "ok",
+            )
         }
         | {
             "check_p50_ms": r.get("check_latency_ms", {}).get("p50"),
