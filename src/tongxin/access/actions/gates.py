@@ -45,9 +45,10 @@ from tongxin.access.selectors.gates import (
     Member,
     PassRow,
     gate_status,
-    members_for_check,
+    household_for_check,
     outings_for_check,
     pass_for_check,
+    resident_for_check,
     works_gates,
 )
 from tongxin.access.selectors.policy import policy_for, to_verdict_policy
@@ -144,6 +145,7 @@ class PassRead:
     number: str = ""
     row: PassRow | None = None  # the pass's row, for a genuine code of this compound
     members: tuple[Member, ...] = ()  # a resident's pass: its holder, if found
+    room: str = ""  # the room the pass names
 
 
 def read_pass_at(actor, code: str, compound_id: int, at: datetime.datetime) -> PassRead:
@@ -155,7 +157,7 @@ def read_pass_at(actor, code: str, compound_id: int, at: datetime.datetime) -> P
         return PassRead(state=error.reason)
     if claims.compound_id != compound_id:
         return PassRead(state="other_compound", number=claims.number)
-    row, members = pass_for_check(actor, compound_id, claims.number)
+    row, members = pass_for_check(actor, compound_id, claims.number, claims.room)
     if row is not None and row.compound_id != compound_id:
         return PassRead(state="other_compound", number=claims.number)
     if claims.expires_at <= at:
@@ -164,7 +166,7 @@ def read_pass_at(actor, code: str, compound_id: int, at: datetime.datetime) -> P
         state = "revoked"
     else:
         state = "ok"  # no row at all: a genuine code that names nobody ("unknown")
-    return PassRead(state, claims.number, row, tuple(members))
+    return PassRead(state, claims.number, row, tuple(members), claims.room)
 
 
 def status_rows(resident_ids: list[int]) -> dict[int, tuple]:
@@ -274,17 +276,19 @@ def gate_check(
         members = list(read.members)
         if read.row is not None and read.row.resident_id is None:
             household_pass = True
-            members = members_for_check(actor, compound_id, household_id=read.row.household_id)
+            members = household_for_check(actor, compound_id, read.row.household_id, read.room)
     else:
         state = "none"
         if document:
             method = AccessEvent.Method.DOCUMENT
             found = resident_ids_by_documents([document]).get(document)
-            members = members_for_check(actor, compound_id, resident_id=found) if found else []
+            member = resident_for_check(actor, compound_id, found) if found else None
+            members = [member] if member else []
         else:  # picked by room or name; or an emergency with nobody named
             method = AccessEvent.Method.ROOM
             if resident_id is not None:
-                members = members_for_check(actor, compound_id, resident_id=resident_id)
+                member = resident_for_check(actor, compound_id, resident_id)
+                members = [member] if member else []
 
     who: Member | None = None  # the one going through, when known
     if household_pass:
@@ -332,37 +336,25 @@ def gate_check(
     closing = []
     if decided.allowed and direction == "in" and outings is not None:
         closing = [o[0] for o in outings.open_of(event.resident_id)]
-    if not opening and not closing:
-        if not insert_row(event, conflict="scan_id"):
-            return stored_check(gate, scan, rules)
-    else:
-        with transaction.atomic():
-            if not insert_row(event, conflict="scan_id"):
-                return stored_check(gate, scan, rules)
-            if opening:
-                outing = Outing(
-                    resident_id=event.resident_id,
-                    household_id=household_id,
-                    compound_id=compound_id,
-                    out_at=at,
-                    due_at=decided.due_at,
-                    emergency=bool(emergency),
-                    out_event_id=event.pk,
-                )
-                insert_row(outing)
-            else:
-                outings_close(closing, at)
+    outing = None
+    if opening:
+        outing = Outing(
+            resident_id=event.resident_id,
+            household_id=household_id,
+            compound_id=compound_id,
+            out_at=at,
+            due_at=decided.due_at,
+            emergency=bool(emergency),
+        )
+    if not record_check(event, outing=outing, closing=closing):
+        return stored_check(gate, scan, rules)
     return Checked(event, decided, name, room, decided.text(rules))
 
 
 _INSERT_SQL: dict[tuple, tuple[str, list]] = {}
 
 
-def insert_row(obj, *, conflict: str | None = None) -> bool:
-    """INSERT a new row of an access model in one statement, without the ORM's per-save work
-    (the check's hot path); with `conflict`, nothing when a row with the same value of that unique
-    column exists. Sets the pk and returns True when the row went in."""
-    model = type(obj)
+def _insert_sql(model, conflict: str | None) -> tuple[str, list]:
     key = (connection.vendor, model, conflict)
     if key not in _INSERT_SQL:
         meta = model._meta
@@ -374,15 +366,73 @@ def insert_row(obj, *, conflict: str | None = None) -> bool:
             f"VALUES ({', '.join(['%s'] * len(fields))}){on_conflict} RETURNING {quote(meta.pk.column)}",
             fields,
         )
-    sql, fields = _INSERT_SQL[key]
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    return _INSERT_SQL[key]
+
+
+def _values(obj, fields) -> list:
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def insert_row(obj, *, conflict: str | None = None) -> bool:
+    """INSERT a new row of an access model in one statement, without the ORM's per-save work
+    (the check's hot path); with `conflict`, nothing when a row with the same value of that unique
+    column exists. Sets the pk and returns True when the row went in."""
+    sql, fields = _insert_sql(type(obj), conflict)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _values(obj, fields))
         row = cursor.fetchone()
     if row is None:
         return False
     obj.pk = row[0]
     obj._state.adding = False
+    return True
+
+
+def record_check(event: AccessEvent, *, outing: Outing | None = None, closing=()) -> bool:
+    """Write a check's event with the outing it opens (its `out_event` set here) or the open
+    outings it closes (at the event's time), all or nothing; nothing at all when the event's scan
+    id is stored already (returns False). PostgreSQL: one statement (the writes as data-modifying
+    WITH queries: no BEGIN and COMMIT round trips on the hot path); elsewhere one transaction."""
+    if outing is None and not closing:
+        return insert_row(event, conflict="scan_id")
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            if not insert_row(event, conflict="scan_id"):
+                return False
+            if outing is not None:
+                outing.out_event_id = event.pk
+                insert_row(outing)
+            else:
+                outings_close(list(closing), event.at)
+        return True
+    event_sql, event_fields = _insert_sql(AccessEvent, "scan_id")
+    params = _values(event, event_fields)
+    quote = connection.ops.quote_name
+    table = quote(Outing._meta.db_table)
+    if outing is not None:
+        fields = [f for f in Outing._meta.concrete_fields if not f.primary_key and f.name != "out_event"]
+        columns = ", ".join(quote(f.column) for f in fields)
+        sql = (
+            f"WITH e AS ({event_sql}), o AS (INSERT INTO {table} ({columns}, out_event_id) "  # noqa: S608
+            f"SELECT {', '.join(['%s'] * len(fields))}, e.id FROM e RETURNING id) "
+            "SELECT e.id, (SELECT id FROM o) FROM e"
+        )
+        params += _values(outing, fields)
+    else:
+        sql = (
+            f"WITH e AS ({event_sql}), c AS (UPDATE {table} SET back_at = %s "  # noqa: S608
+            "WHERE id = ANY(%s) AND back_at IS NULL AND EXISTS (SELECT 1 FROM e) RETURNING id) "
+            "SELECT e.id, NULL FROM e"
+        )
+        params += [connection.ops.adapt_datetimefield_value(event.at), [int(pk) for pk in closing]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk, event._state.adding = row[0], False
+    if outing is not None:
+        outing.pk, outing.out_event_id, outing._state.adding = row[1], row[0], False
     return True
 
 

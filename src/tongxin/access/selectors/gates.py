@@ -270,15 +270,13 @@ def _build_sql(name: str) -> str:
             f"p.exit_needs_test, p.version FROM {t['Gate']} g "
             f"LEFT JOIN {t['AccessPolicy']} p ON p.compound_id = g.compound_id WHERE g.id = %s"
         )
-    members = (
-        "r.id, r.name, r.household_id, b.number, u.number, h.room, s.resident_id, s.holds, "
-        "s.last_sampled_at, s.risk_level"
-    )
-    joins = (
-        f"LEFT JOIN {t['Household']} h ON h.id = r.household_id "
-        f"LEFT JOIN {t['Building']} b ON b.id = r.building_id "
-        f"LEFT JOIN {t['Unit']} u ON u.id = r.unit_id "
-        f"LEFT JOIN {t['ResidentStatus']} s ON s.resident_id = r.id"
+    # A pass names its room (signed): the holder's row needs no join for it. A pick by room or
+    # ID number reads the room through the household, building and unit.
+    members = "r.id, r.name, r.household_id, s.resident_id, s.holds, s.last_sampled_at, s.risk_level"
+    status = f"LEFT JOIN {t['ResidentStatus']} s ON s.resident_id = r.id"
+    rooms = (
+        f"JOIN {t['Household']} h ON h.id = r.household_id JOIN {t['Building']} b ON b.id = r.building_id "
+        f"JOIN {t['Unit']} u ON u.id = r.unit_id"
     )
     living = "r.compound_id = %s AND r.presence <> %s"
     scopes = {
@@ -294,13 +292,17 @@ def _build_sql(name: str) -> str:
         return (
             f"SELECT p.compound_id, p.resident_id, p.household_id, p.revoked_at, {members} "  # noqa: S608
             f"FROM {t['Pass']} p LEFT JOIN {t['Resident']} r ON r.id = p.resident_id AND {living}"
-            f"{scopes[scope]} {joins} WHERE p.number = %s"
+            f"{scopes[scope]} {status} WHERE p.number = %s"
         )
-    if kind in ("resident", "household"):
-        column = "r.id" if kind == "resident" else "r.household_id"
+    if kind == "household":  # a household pass's members: the room is the pass's
         return (
-            f"SELECT {members} FROM {t['Resident']} r {joins} "  # noqa: S608
-            f"WHERE {column} = %s AND {living}{scopes[scope]} ORDER BY r.id"
+            f"SELECT {members} FROM {t['Resident']} r {status} "  # noqa: S608
+            f"WHERE r.household_id = %s AND {living}{scopes[scope]} ORDER BY r.id"
+        )
+    if kind == "resident":
+        return (
+            f"SELECT {members}, b.number, u.number, h.room FROM {t['Resident']} r {rooms} {status} "  # noqa: S608
+            f"WHERE r.id = %s AND {living}{scopes[scope]}"
         )
     if name == "outings":
         return (
@@ -394,8 +396,10 @@ class PassRow:
     revoked_at: datetime.datetime | None
 
 
-def _member(row) -> Member | None:
-    pk, name, household_id, building, unit, room, status_of, holds, last_sampled_at, risk_level = row
+def _member(row, room: str | None) -> Member | None:
+    """A member row: (id, name, household, status of, holds, last sampled, risk level) and, when
+    `room` is None, (building, unit, room) read with it."""
+    pk, name, household_id, status_of, holds, last_sampled_at, risk_level = row[:7]
     if pk is None:
         return None
     status = None
@@ -403,12 +407,15 @@ def _member(row) -> Member | None:
         if isinstance(holds, str | bytes):
             holds = json.loads(holds)
         status = (holds, _aware(last_sampled_at), risk_level)
-    return Member(pk, name, household_id, f"{building}-{unit}-{room}", status)
+    if room is None:
+        room = "{}-{}-{}".format(*row[7:10])
+    return Member(pk, name, household_id, room, status)
 
 
-def pass_for_check(user, compound_id: int, number: str) -> tuple[PassRow | None, list[Member]]:
+def pass_for_check(user, compound_id: int, number: str, room: str) -> tuple[PassRow | None, list[Member]]:
     """The pass with this number and, for a resident's pass, its holder if they live in the
-    compound within the user's area (a household pass: no member; see `members_for_check`)."""
+    compound within the user's area, with the room the pass names (a household pass: no member;
+    see `household_for_check`)."""
     scope, scope_params = _scope_part(user)
     with connection.cursor() as cursor:
         cursor.execute(_sql(f"pass:{scope}"), [compound_id, MOVED_OUT, *scope_params, number])
@@ -416,24 +423,34 @@ def pass_for_check(user, compound_id: int, number: str) -> tuple[PassRow | None,
     if row is None:
         return None, []
     found = PassRow(row[0], row[1], row[2], _aware(row[3]))
-    member = _member(row[4:])
+    member = _member(row[4:], room)
     return found, [member] if member else []
 
 
-def members_for_check(user, compound_id: int, *, resident_id=None, household_id=None) -> list[Member]:
-    """The resident (or the household's residents) living in the compound within the user's area."""
+def household_for_check(user, compound_id: int, household_id: int, room: str) -> list[Member]:
+    """A household pass's members living in the compound within the user's area, with the room
+    the pass names."""
     scope, scope_params = _scope_part(user)
-    kind, value = ("resident", resident_id) if resident_id is not None else ("household", household_id)
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        return []
-    if not -(2**63) <= value < 2**63:
-        return []
     with connection.cursor() as cursor:
-        cursor.execute(_sql(f"{kind}:{scope}"), [value, compound_id, MOVED_OUT, *scope_params])
+        cursor.execute(_sql(f"household:{scope}"), [household_id, compound_id, MOVED_OUT, *scope_params])
         rows = cursor.fetchall()
-    return [m for m in map(_member, rows) if m is not None]
+    return [m for m in (_member(row, room) for row in rows) if m is not None]
+
+
+def resident_for_check(user, compound_id: int, resident_id) -> Member | None:
+    """The resident picked by room or name (or found by ID number) if they live in the compound
+    within the user's area, with their room."""
+    try:
+        value = int(resident_id)
+    except (TypeError, ValueError):
+        return None
+    if not -(2**63) <= value < 2**63:
+        return None
+    scope, scope_params = _scope_part(user)
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(f"resident:{scope}"), [value, compound_id, MOVED_OUT, *scope_params])
+        row = cursor.fetchone()
+    return _member(row, None) if row else None
 
 
 @dataclass(frozen=True)

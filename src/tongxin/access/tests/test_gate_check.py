@@ -400,25 +400,32 @@ def test_gate_create(world):
     "role", [Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER]
 )
 def test_the_check_finds_exactly_the_residents_scope_q_gives(world, gate, role):
-    """The check's own SQL restricts residents as `scope_q` does, for every role that keeps gates."""
-    from tongxin.access.selectors.gates import members_for_check
+    """The check's own statements (by pass, by household pass, by pick) restrict residents as
+    `scope_q` does, for every role that keeps gates."""
+    from tongxin.access.selectors.gates import household_for_check, pass_for_check, resident_for_check
     from tongxin.core.scoping import scope_q
+    from tongxin.registry.models import Household
     from tongxin.registry.tests.factories import make_user
 
     user = world.users[role]
-    volunteers = [user]
+    people = [user]
     if role == Role.VOLUNTEER:  # a volunteer given buildings is restricted to them
-        volunteers.append(make_user(Role.VOLUNTEER, compound=world.compound_a, buildings=[world.a2]))
+        people.append(make_user(Role.VOLUNTEER, compound=world.compound_a, buildings=[world.a2]))
     registry_actions.resident_set_presence(actor=None, resident=world.child, presence="moved_out")
-    everyone = list(Resident.objects.values_list("pk", flat=True))
-    for someone in volunteers:
+    numbers = {r.pk: make_pass(r)[0].number for r in Resident.objects.all()}
+    compound = world.compound_a.pk
+    for someone in people:
         expected = set(
             Resident.objects.filter(scope_q(someone, "resident"), compound=world.compound_a)
             .exclude(presence="moved_out")
             .values_list("pk", flat=True)
         )
-        found = {
-            m.pk for pk in everyone for m in members_for_check(someone, world.compound_a.pk, resident_id=pk)
+        assert expected  # every role here sees someone
+        picked = {pk for pk in numbers if (m := resident_for_check(someone, compound, pk)) and m.pk == pk}
+        by_pass = {
+            m.pk for number in numbers.values() for m in pass_for_check(someone, compound, number, "")[1]
         }
-        assert found == expected
-        assert found  # every role here sees someone
+        by_household = {
+            m.pk for h in Household.objects.all() for m in household_for_check(someone, compound, h.pk, "")
+        }
+        assert picked == by_pass == by_household == expected
