@@ -560,6 +560,7 @@ class AppServer:
             "DATABASE_URL": f"sqlite:///{self.db}",
             "TONGXIN_VAR": str(directory),
             "DEBUG": "1",
+            "ALLOWED_HOSTS": f"127.0.0.1,localhost,{PLAIN_HOST}",
         }
         self.process = None
 
@@ -748,7 +749,9 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
     people, codes = world["people"], world["codes"]
     gate_url = f"{app_server.url}/access/gates/{world['gate']}/"
     errors: list[str] = []
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + FAKE_CAMERA)
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS + FAKE_CAMERA + PLAIN_HTTP
+    )
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -851,6 +854,9 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
         came_from="北京",
     )
     assert (seen["allowed"], seen["name"], seen["room"]) == (True, "赵敏", "2-1-101")
+    turn(page, "out")  # back from elsewhere: the arrival rule keeps her home until her tests
+    seen = check(page, codes["赵敏"])
+    assert (seen["allowed"], seen["text"], seen["name"]) == (False, "黄码，请居家", "赵敏")
     wait_pending(page, 0)
     online_checks = app_server.query(
         "SELECT reason, allowed, offline FROM access_accessevent WHERE on_duty_id IS NOT NULL"
@@ -867,6 +873,7 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
         ("ok", 1, 0),
         ("emergency", 1, 0),
         ("over_time", 1, 0),
+        ("yellow", 0, 0),
     ]
     assert app_server.query(
         "SELECT name, kind, code_color, admitted, phone_masked FROM access_visitor ORDER BY id"
@@ -987,6 +994,7 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
     assert app_server.query("SELECT count(*) FROM access_accessevent") == before
     assert app_server.query("SELECT count(*) FROM access_visitor") == visitors_before
     phone_camera(browser, app_server, gate_url)
+    plain_http(browser, app_server)
     shots = Path(os.environ.get("TONGXIN_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "gate-phone.png"), full_page=True)
@@ -1009,6 +1017,10 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
 
 
 FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+# A name for the app server that is not localhost: pages from it are not a secure context, as on
+# a compound's own network over plain HTTP (no WebCrypto, no service worker).
+PLAIN_HOST = "gate.test"
+PLAIN_HTTP = [f"--host-resolver-rules=MAP {PLAIN_HOST} 127.0.0.1"]
 # A phone's BarcodeDetector, which desktop Chromium lacks: it "sees" window.cameraSees once the
 # camera's video plays (Chromium's fake camera).
 BARCODE_DETECTOR = """
@@ -1053,6 +1065,50 @@ def phone_camera(browser, app_server, gate_url: str) -> None:
     assert page.locator("#camera-sheet").is_hidden()
     assert page.evaluate("document.getElementById('camera-video').srcObject") is None  # the camera is off
     context.close()
+
+
+def plain_http(browser, app_server) -> None:
+    """Served over plain HTTP (not a secure context: no crypto.subtle, no service worker, no
+    crypto.randomUUID), the page verifies passes with the vendored noble-ed25519 and still
+    decides and queues with no network."""
+    world = app_server.world
+    origin = f"http://{PLAIN_HOST}:{app_server.port}"
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{origin}/accounts/login/")
+    page.fill("input[name=username]", world["user"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{origin}/access/gates/{world['gate']}/")
+    page.wait_for_selector("#gate[data-ready='1']")
+    page.wait_for_selector("#gate[data-verifier='fallback']")
+    assert page.evaluate("() => [isSecureContext, !!window.crypto.subtle, 'serviceWorker' in navigator]") == [
+        False,
+        False,
+        False,
+    ]
+    context.set_offline(True)
+    turn(page, "out")
+    seen = check(page, world["codes"]["forged"])
+    assert (seen["allowed"], seen["reason"], seen["source"]) == (False, "forged", "离线判定")
+    seen = check(page, world["codes"]["陈静"])
+    assert (seen["allowed"], seen["reason"], seen["name"], seen["source"]) == (True, "ok", "陈静", "离线判定")
+    wait_pending(page, 2)
+    ids = [e["id"] for e in page.evaluate(DEVICE)["events"]]
+    assert all(
+        re_match(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i) for i in ids
+    )
+    context.set_offline(False)
+    wait_pending(page, 0, timeout=40000)
+    assert app_server.query(
+        "SELECT reason, allowed, offline FROM access_accessevent WHERE scan_id IN (?, ?) ORDER BY at",
+        [hexid(i) for i in ids],
+    ) == [("forged", 0, 1), ("ok", 1, 1)]
+    context.close()
+    assert errors == []
 
 
 def re_match(pattern: str, text: str) -> bool:

@@ -332,6 +332,7 @@
   var verifier = null;
   var snapshotBusy = false;
   var snapshotTried = 0;
+  var snapshotWanted = false;
 
   function useSnapshot(row) {
     kept = row;
@@ -351,10 +352,17 @@
     index = { byId: byId, members: members, rooms: rooms, passes: passes, revoked: revoked };
     var keyBytes;
     try { keyBytes = unb64(snapshot.key.public_key); } catch (_e) { return Promise.resolve(); }
-    return makeVerifier(keyBytes, C.fallback_url).then(function (made) { verifier = made; }, function () { verifier = null; });
+    return makeVerifier(keyBytes, C.fallback_url).then(function (made) {
+      verifier = made;
+      root.dataset.verifier = made.kind;   // "webcrypto" or "fallback"
+    }, function () { verifier = null; });
   }
   function loadSnapshot(force) {
-    if (snapshotBusy || sending || inflight > 0) { return Promise.resolve(); }
+    if (snapshotBusy || sending || inflight > 0) {
+      if (force) { snapshotWanted = true; }   // asked for: taken as soon as nothing is in flight
+      return Promise.resolve();
+    }
+    snapshotWanted = false;
     if (!force && kept && Date.now() - kept.received_at < SNAPSHOT_MS) { return Promise.resolve(); }
     if (!force && Date.now() - snapshotTried < 15000) { return Promise.resolve(); }
     // Nothing of ours is in flight while the snapshot is made: every event acknowledged before
@@ -881,7 +889,7 @@
       lastPing = Date.now();
       ping();
     }
-    if (serverUp !== false) { loadSnapshot(false); }
+    if (serverUp !== false) { loadSnapshot(snapshotWanted); }
     renderAge();
   }
 
