@@ -40,13 +40,12 @@ from django.utils.translation import gettext as _
 from tongxin.access import signing, verdict
 from tongxin.access.models import AccessEvent, AccessPolicy, Gate, Outing, Pass
 from tongxin.access.selectors.gates import (
+    Found,
     GateStatus,
     HouseholdOutings,
     Member,
-    PassRow,
     gate_status,
     household_for_check,
-    outings_for_check,
     pass_for_check,
     resident_for_check,
     works_gates,
@@ -143,21 +142,21 @@ def event_id(value) -> str | None:
 class PassRead:
     state: str  # verdict.PASS_STATES
     number: str = ""
-    row: PassRow | None = None  # the pass's row, for a genuine code of this compound
-    members: tuple[Member, ...] = ()  # a resident's pass: its holder, if found
+    found: Found | None = None  # a genuine code of this compound: its row, holder, outings
     room: str = ""  # the room the pass names
 
 
-def read_pass_at(actor, code: str, compound_id: int, at: datetime.datetime) -> PassRead:
-    """A scanned code as the gate judges it at `at`, with its holder: one statement for a genuine
-    code of this compound (its row by number, with the resident's room and status)."""
+def read_pass_at(actor, code: str, compound_id: int, at: datetime.datetime, period_days: int) -> PassRead:
+    """A scanned code as the gate judges it at `at`, with its holder and their household's outings:
+    one statement for a genuine code of this compound (its row by number)."""
     try:
         claims = signing.read_pass(code)
     except signing.PassCodeError as error:
         return PassRead(state=error.reason)
     if claims.compound_id != compound_id:
         return PassRead(state="other_compound", number=claims.number)
-    row, members = pass_for_check(actor, compound_id, claims.number, claims.room)
+    found = pass_for_check(actor, compound_id, claims.number, claims.room, at=at, period_days=period_days)
+    row = found.pass_row
     if row is not None and row.compound_id != compound_id:
         return PassRead(state="other_compound", number=claims.number)
     if claims.expires_at <= at:
@@ -166,7 +165,7 @@ def read_pass_at(actor, code: str, compound_id: int, at: datetime.datetime) -> P
         state = "revoked"
     else:
         state = "ok"  # no row at all: a genuine code that names nobody ("unknown")
-    return PassRead(state, claims.number, row, tuple(members), claims.room)
+    return PassRead(state, claims.number, found, claims.room)
 
 
 def status_rows(resident_ids: list[int]) -> dict[int, tuple]:
@@ -269,26 +268,28 @@ def gate_check(
 
     read = None
     household_pass = False
-    members: list[Member] = []
+    found = Found([])
+    period = rules.exit_period_days
     if code:
-        method, read = AccessEvent.Method.PASS, read_pass_at(actor, code, compound_id, at)
+        method, read = AccessEvent.Method.PASS, read_pass_at(actor, code, compound_id, at, period)
         state = read.state
-        members = list(read.members)
-        if read.row is not None and read.row.resident_id is None:
+        found = read.found or found
+        if found.pass_row is not None and found.pass_row.resident_id is None:
             household_pass = True
-            members = household_for_check(actor, compound_id, read.row.household_id, read.room)
+            members = household_for_check(actor, compound_id, found.pass_row.household_id, read.room)
+            found = Found(members, found.outings, found.pass_row)
     else:
         state = "none"
         if document:
             method = AccessEvent.Method.DOCUMENT
-            found = resident_ids_by_documents([document]).get(document)
-            member = resident_for_check(actor, compound_id, found) if found else None
-            members = [member] if member else []
+            holder = resident_ids_by_documents([document]).get(document)
+            if holder:
+                found = resident_for_check(actor, compound_id, holder, at=at, period_days=period)
         else:  # picked by room or name; or an emergency with nobody named
             method = AccessEvent.Method.ROOM
             if resident_id is not None:
-                member = resident_for_check(actor, compound_id, resident_id)
-                members = [member] if member else []
+                found = resident_for_check(actor, compound_id, resident_id, at=at, period_days=period)
+    members = found.members
 
     who: Member | None = None  # the one going through, when known
     if household_pass:
@@ -298,7 +299,7 @@ def gate_check(
     household_id = members[0].household_id if members else None
     person = outings = None
     if members and (emergency or state in ("ok", "none")):
-        outings = outings_for_check(household_id, at, rules.exit_period_days)
+        outings = found.outings
         own_due = outings.due_of(who.pk if who is not None else None)
         if direction == "in":  # coming in reads nothing of the status: only when they were due back
             person = verdict.Person("green", "", False, False, False, 0, out_due_at=own_due)

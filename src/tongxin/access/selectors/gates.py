@@ -287,27 +287,36 @@ def _build_sql(name: str) -> str:
             f" OR NOT EXISTS (SELECT 1 FROM {buildings} ub WHERE ub.user_id = %s))"
         ),
     }
+    # The household's outings ride along as one JSON column: exits within the policy's period and
+    # the open ones (json_agg on PostgreSQL, json_group_array on SQLite).
+    if connection.vendor == "postgresql":
+        aggregate, row_of = "json_agg", "json_build_array"
+    else:
+        aggregate, row_of = "json_group_array", "json_array"
+
+    def outings_of(household: str) -> str:
+        return (
+            f"(SELECT {aggregate}({row_of}(o.id, o.resident_id, o.out_at, o.due_at, o.back_at, o.emergency)) "  # noqa: S608
+            f"FROM {t['Outing']} o WHERE o.household_id = {household} "
+            "AND (o.back_at IS NULL OR (o.out_at >= %s AND o.emergency = %s)))"
+        )
+
     kind, _sep, scope = name.partition(":")
     if kind == "pass":
         return (
-            f"SELECT p.compound_id, p.resident_id, p.household_id, p.revoked_at, {members} "  # noqa: S608
-            f"FROM {t['Pass']} p LEFT JOIN {t['Resident']} r ON r.id = p.resident_id AND {living}"
+            f"SELECT p.compound_id, p.resident_id, p.household_id, p.revoked_at, {outings_of('p.household_id')}, "  # noqa: S608
+            f"{members} FROM {t['Pass']} p LEFT JOIN {t['Resident']} r ON r.id = p.resident_id AND {living}"
             f"{scopes[scope]} {status} WHERE p.number = %s"
         )
-    if kind == "household":  # a household pass's members: the room is the pass's
+    if kind == "household":  # a household pass's members: its room and outings came with the pass
         return (
             f"SELECT {members} FROM {t['Resident']} r {status} "  # noqa: S608
             f"WHERE r.household_id = %s AND {living}{scopes[scope]} ORDER BY r.id"
         )
     if kind == "resident":
         return (
-            f"SELECT {members}, b.number, u.number, h.room FROM {t['Resident']} r {rooms} {status} "  # noqa: S608
-            f"WHERE r.id = %s AND {living}{scopes[scope]}"
-        )
-    if name == "outings":
-        return (
-            f"SELECT id, resident_id, out_at, due_at, back_at, emergency FROM {t['Outing']} "  # noqa: S608
-            "WHERE household_id = %s AND (back_at IS NULL OR (out_at >= %s AND emergency = %s))"
+            f"SELECT {outings_of('r.household_id')}, {members}, b.number, u.number, h.room "  # noqa: S608
+            f"FROM {t['Resident']} r {rooms} {status} WHERE r.id = %s AND {living}{scopes[scope]}"
         )
     raise ValueError(name)
 
@@ -412,47 +421,6 @@ def _member(row, room: str | None) -> Member | None:
     return Member(pk, name, household_id, room, status)
 
 
-def pass_for_check(user, compound_id: int, number: str, room: str) -> tuple[PassRow | None, list[Member]]:
-    """The pass with this number and, for a resident's pass, its holder if they live in the
-    compound within the user's area, with the room the pass names (a household pass: no member;
-    see `household_for_check`)."""
-    scope, scope_params = _scope_part(user)
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(f"pass:{scope}"), [compound_id, MOVED_OUT, *scope_params, number])
-        row = cursor.fetchone()
-    if row is None:
-        return None, []
-    found = PassRow(row[0], row[1], row[2], _aware(row[3]))
-    member = _member(row[4:], room)
-    return found, [member] if member else []
-
-
-def household_for_check(user, compound_id: int, household_id: int, room: str) -> list[Member]:
-    """A household pass's members living in the compound within the user's area, with the room
-    the pass names."""
-    scope, scope_params = _scope_part(user)
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(f"household:{scope}"), [household_id, compound_id, MOVED_OUT, *scope_params])
-        rows = cursor.fetchall()
-    return [m for m in (_member(row, room) for row in rows) if m is not None]
-
-
-def resident_for_check(user, compound_id: int, resident_id) -> Member | None:
-    """The resident picked by room or name (or found by ID number) if they live in the compound
-    within the user's area, with their room."""
-    try:
-        value = int(resident_id)
-    except (TypeError, ValueError):
-        return None
-    if not -(2**63) <= value < 2**63:
-        return None
-    scope, scope_params = _scope_part(user)
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(f"resident:{scope}"), [value, compound_id, MOVED_OUT, *scope_params])
-        row = cursor.fetchone()
-    return _member(row, None) if row else None
-
-
 @dataclass(frozen=True)
 class HouseholdOutings:
     exits: int  # non-emergency exits within the policy's period
@@ -468,16 +436,75 @@ class HouseholdOutings:
         return max(mine, key=lambda o: o[2])[3] if mine else None
 
 
-def outings_for_check(household_id: int, at: datetime.datetime, period_days: int) -> HouseholdOutings:
-    """The household's exits within the period before `at` (emergencies not counted) and its
-    outings open at `at`: one statement on the household's index."""
+@dataclass(frozen=True)
+class Found:
+    """Who a check is about, as its statement read them."""
+
+    members: list[Member]  # the resident, or a household pass's residents (see household_for_check)
+    outings: HouseholdOutings | None = None  # their household's, when a household was found
+    pass_row: PassRow | None = None  # by pass: its row (None: no pass with that number)
+
+
+def _window(at: datetime.datetime, period_days: int) -> tuple[datetime.datetime, list]:
     since = at - datetime.timedelta(days=period_days)
-    ops = connection.ops
+    return since, [connection.ops.adapt_datetimefield_value(since), False]
+
+
+def pass_for_check(user, compound_id: int, number: str, room: str, *, at, period_days: int) -> Found:
+    """The pass with this number, its household's outings (`household_outings`) and, for a
+    resident's pass, its holder if they live in the compound within the user's area, with the room
+    the pass names (a household pass: no member; see `household_for_check`). One statement."""
+    scope, scope_params = _scope_part(user)
+    since, window = _window(at, period_days)
     with connection.cursor() as cursor:
-        cursor.execute(_sql("outings"), [household_id, ops.adapt_datetimefield_value(since), False])
+        cursor.execute(_sql(f"pass:{scope}"), [*window, compound_id, MOVED_OUT, *scope_params, number])
+        row = cursor.fetchone()
+    if row is None:
+        return Found([])
+    member = _member(row[5:], room)
+    return Found(
+        [member] if member else [],
+        household_outings(row[4], at, since),
+        PassRow(row[0], row[1], row[2], _aware(row[3])),
+    )
+
+
+def household_for_check(user, compound_id: int, household_id: int, room: str) -> list[Member]:
+    """A household pass's members living in the compound within the user's area, with the room
+    the pass names (the household's outings came with the pass)."""
+    scope, scope_params = _scope_part(user)
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(f"household:{scope}"), [household_id, compound_id, MOVED_OUT, *scope_params])
         rows = cursor.fetchall()
+    return [m for m in (_member(row, room) for row in rows) if m is not None]
+
+
+def resident_for_check(user, compound_id: int, resident_id, *, at, period_days: int) -> Found:
+    """The resident picked by room or name (or found by ID number) if they live in the compound
+    within the user's area, with their room and their household's outings. One statement."""
+    try:
+        value = int(resident_id)
+    except (TypeError, ValueError):
+        return Found([])
+    if not -(2**63) <= value < 2**63:
+        return Found([])
+    scope, scope_params = _scope_part(user)
+    since, window = _window(at, period_days)
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(f"resident:{scope}"), [*window, value, compound_id, MOVED_OUT, *scope_params])
+        row = cursor.fetchone()
+    if row is None:
+        return Found([])
+    return Found([_member(row[1:], None)], household_outings(row[0], at, since))
+
+
+def household_outings(rows, at: datetime.datetime, since: datetime.datetime) -> HouseholdOutings:
+    """The household's exits within the period before `at` (emergencies not counted) and its
+    outings open at `at`, from the statement's JSON rows `[id, resident, out, due, back, emergency]`."""
+    if isinstance(rows, str | bytes):
+        rows = json.loads(rows)
     exits, over_time, open_ = 0, False, []
-    for pk, resident_id, out_at, due_at, back_at, emergency in rows:
+    for pk, resident_id, out_at, due_at, back_at, emergency in rows or ():
         out_at, due_at = _aware(out_at), _aware(due_at)
         if not emergency and since <= out_at <= at:
             exits += 1

@@ -421,9 +421,15 @@ def test_the_check_finds_exactly_the_residents_scope_q_gives(world, gate, role):
             .values_list("pk", flat=True)
         )
         assert expected  # every role here sees someone
-        picked = {pk for pk in numbers if (m := resident_for_check(someone, compound, pk)) and m.pk == pk}
+        now = timezone.now()
+        picked = set()
+        for pk in numbers:
+            found = resident_for_check(someone, compound, pk, at=now, period_days=2).members
+            picked |= {m.pk for m in found if m.pk == pk}
         by_pass = {
-            m.pk for number in numbers.values() for m in pass_for_check(someone, compound, number, "")[1]
+            m.pk
+            for number in numbers.values()
+            for m in pass_for_check(someone, compound, number, "", at=now, period_days=2).members
         }
         by_household = {
             m.pk for h in Household.objects.all() for m in household_for_check(someone, compound, h.pk, "")
