@@ -520,7 +520,11 @@
       });
     }
     var online = serverUp !== false && navigator.onLine !== false && !snapshotBusy && Date.now() >= slowUntil;
-    if (what.method === "document" && !online) { render(); return flash(S.document_offline, "error"); }
+    if (what.method === "document" && !online) {
+      emergency = event.emergency;   // nothing recorded: the emergency still waits for its person
+      render();
+      return flash(S.document_offline, "error");
+    }
     if (!online) {
       if (!local) { render(); return flash(S.no_snapshot, "error"); }
       return keep(event, local, "device");
