@@ -125,7 +125,13 @@ def make_data(seed: int) -> dict:
         Resident.objects.filter(compound_id__in=compounds)
         .order_by("pk")
         .values_list(
-            "pk", "compound_id", "household_id", "building__number", "unit__number", "household__room"
+            "pk",
+            "compound_id",
+            "household_id",
+            "building__number",
+            "unit__number",
+            "household__room",
+            "presence",
         )
     )
     households = sorted({row[2] for row in people})
@@ -135,7 +141,7 @@ def make_data(seed: int) -> dict:
     mix = Counter()
 
     statuses = []
-    for pk, compound, household, *_room in people:
+    for pk, compound, household, *_room_and_presence in people:
         draw = rng.random()
         holds = []
         last_sampled = now - dt.timedelta(hours=rng.uniform(1, 24))
@@ -169,7 +175,9 @@ def make_data(seed: int) -> dict:
     hashed = make_password(PASSWORD)
     codes: dict[int, list] = defaultdict(list)  # compound -> [(resident, code, expected reason)]
     passes, signed = [], []
-    for pk, compound, household, building, unit, room in people:
+    for pk, compound, household, building, unit, room, presence in people:
+        if presence == Resident.Presence.MOVED_OUT:  # passes go to those living here, as issued
+            continue
         label = f"{building}-{unit}-{room}"
         draw = rng.random()
         expired = draw < EXPIRED_SHARE
@@ -250,6 +258,7 @@ def make_data(seed: int) -> dict:
             "residents": len(people),
             "households": len(households),
             "compounds": len(compounds),
+            "residents_moved_out": sum(1 for row in people if row[6] == Resident.Presence.MOVED_OUT),
             "passes": len(passes),
             "codes_shown": sum(len(v) for v in codes.values()),
             "codes_refused_by_pass": dict(refused),
@@ -571,6 +580,11 @@ def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dic
         one("bare", index)
         one("check", index)
 
+    backend = None  # PostgreSQL: this process's backend, whose CPU each request adds to
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = [cursor.fetchone()[0]]
     current = {"kind": "bare"}
     counters = {"bare": SqlCounter(), "check": SqlCounter()}
     handler = defaultdict(float)
@@ -608,11 +622,12 @@ def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dic
     patched.append((ClientHandler, "get_response", ClientHandler.get_response))
 
     def get_response(self, request):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return patched[-1][2](self, request)
         finally:
             handler[current["kind"]] += time.perf_counter() - started
+            handler[current["kind"] + " cpu"] += time.thread_time() - cpu
 
     ClientHandler.get_response = get_response
     try:
@@ -620,7 +635,10 @@ def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dic
             for index in range(count):
                 for kind in ("bare", "check"):
                     current["kind"] = kind
+                    before = cpu_seconds(backend) if backend else 0
                     one(kind, index)
+                    if backend:
+                        handler[kind + " database"] += cpu_seconds(backend) - before
     finally:
         for module, name, fn in patched:
             setattr(module, name, fn)
@@ -628,6 +646,10 @@ def profile_requests(gates: list[dict], count: int, out_path: str | None) -> dic
     for kind, counter in counters.items():
         result[kind] = {
             "django_ms_per_request": round(handler[kind] * 1000 / count, 3),
+            "django_cpu_ms_per_request": round(handler[kind + " cpu"] * 1000 / count, 3),
+            "database_backend_cpu_ms_per_request": (
+                round(handler[kind + " database"] * 1000 / count, 3) if backend else None
+            ),
             "sql_statements_per_request": round(sum(counter.count.values()) / count, 2),
             "sql_ms_per_request": round(sum(counter.seconds.values()) * 1000 / count, 3),
             "sql_by_kind": {
