@@ -238,9 +238,9 @@ def gate_snapshot(user, gate: Gate) -> dict:
 
 # -- the check's reads: the gate's hot path ----------------------------------------------------------
 #
-# A check reads its gate with the compound's policy, the pass with its holder's room and stored
-# status, and the household's outings: three statements, written as SQL once per database so
-# that no ORM query is built per check (a gate device asks thousands of times a second at city
+# A check reads its gate with the compound's policy, then the pass with its holder, their stored
+# status and their household's outings: two statements (three with the write), written as SQL
+# once per database so that no ORM query is built per check (a gate device asks thousands of times a second at city
 # scale; status_read reads its row the same way). Scoping is the same as `scope_q`'s: the actor's
 # compound is checked on the gate (one query for an official, none for the others), and the
 # residents are those of the gate's compound living there, restricted to a grid worker's or
