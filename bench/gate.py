@@ -509,7 +509,20 @@ def percentiles(latencies: list[float]) -> dict:
 
 # --- profile ---------------------------------------------------------------------------------------
 
-STATEMENT_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE|JOIN)\s+"?([a-z_][a-z0-9_]*)"?', re.IGNORECASE)
+STATEMENT_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?([a-z_][a-z0-9_]*)"?', re.IGNORECASE)
+PARENTHESES = re.compile(r"\([^()]*\)")
+
+
+def statement_kind(statement: str) -> str:
+    """ "SELECT access_pass": the statement's verb and its outermost table (subqueries, CTE bodies
+    and function calls dropped first)."""
+    words = statement.split(None, 1)
+    verb = words[0].upper() if words else "?"
+    outer, previous = statement, None
+    while outer != previous:
+        previous, outer = outer, PARENTHESES.sub(" ", outer)
+    table = STATEMENT_TABLE.search(outer) or STATEMENT_TABLE.search(statement)
+    return f"{verb} {table.group(1)}" if table else verb
 
 
 class SqlCounter:
@@ -524,10 +537,7 @@ class SqlCounter:
         try:
             return execute(statement, params, many, context)
         finally:
-            words = statement.split(None, 1)
-            verb = words[0].upper() if words else "?"
-            table = STATEMENT_TABLE.search(statement)
-            key = f"{verb} {table.group(1)}" if table else verb
+            key = statement_kind(statement)
             self.seconds[key] += time.perf_counter() - started
             self.count[key] += 1
 

@@ -46,6 +46,17 @@ urlpatterns = [path(BARE_PATH, bare, name="bench-bare"), path("", include("tongx
 # --- opt-in timing (bench/gate.py --server-timing) -------------------------------------------------
 
 STATEMENT_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?([a-z_][a-z0-9_]*)"?', re.IGNORECASE)
+PARENTHESES = re.compile(r"\([^()]*\)")
+
+
+def statement_kind(statement: str) -> str:
+    """ "SELECT access_pass": the verb and the outermost table (as bench/gate.py names them)."""
+    words = statement.split(None, 1)
+    outer, previous = statement, None
+    while outer != previous:
+        previous, outer = outer, PARENTHESES.sub(" ", outer)
+    table = STATEMENT_TABLE.search(outer) or STATEMENT_TABLE.search(statement)
+    return f"{words[0].upper() if words else '?'} {table.group(1) if table else ''}".strip()
 
 
 class Closing:
@@ -95,10 +106,7 @@ class Timing:
         try:
             return execute(sql, params, many, context)
         finally:
-            words = sql.split(None, 1)
-            table = STATEMENT_TABLE.search(sql)
-            key = f"{words[0].upper() if words else '?'} {table.group(1) if table else ''}".strip()
-            entry = self.data[self.kind]["sql"][key]
+            entry = self.data[self.kind]["sql"][statement_kind(sql)]
             if not entry:
                 entry += [0, 0.0]
             entry[0] += 1
