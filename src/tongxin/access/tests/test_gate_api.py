@@ -165,3 +165,14 @@ def test_sync_answers_each_event(world, gate, settings):
     assert too_many.json()["detail"] == "一次最多上传1条记录"
     assert _post(client, path, {"nothing": []}).status_code == 422
     assert AccessEvent.objects.count() == 1
+
+
+def test_openapi_schema_lists_the_gate_endpoints(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = {path: sorted(ops) for path, ops in schema["paths"].items() if path.startswith("/api/v1/access/")}
+    assert paths == {
+        "/api/v1/access/gates/{gate_id}/check": ["post"],
+        "/api/v1/access/gates/{gate_id}/snapshot": ["get"],
+        "/api/v1/access/gates/{gate_id}/sync": ["post"],
+        "/api/v1/access/gates/{gate_id}/visitors": ["post"],
+    }
