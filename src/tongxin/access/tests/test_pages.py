@@ -118,7 +118,9 @@ def test_the_dashboard_refreshes_its_figures_only(as_role, world, south):
     url = a(reverse("access:index"), world)
     assert 'hx-trigger="every 60s"' in client.get(url).content.decode()
     partial = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="access-figures").content.decode()
-    assert "over-time" in partial and "<html" not in partial and "南门" in partial and "gate-link" not in partial
+    assert (
+        "over-time" in partial and "<html" not in partial and "南门" in partial and "gate-link" not in partial
+    )
 
 
 def test_the_day_can_be_chosen(as_role, world, south):
