@@ -120,7 +120,9 @@ def today_scene_and_statuses(demo):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     case = Case.objects.get(pk=demo["outbreak"]["current_case"])
     assert (case.confirmed_on, status_read(case.resident_id).color) == (yesterday, "red")
-    area = RiskArea.objects.get(lifted_on=None, compound_id=case.compound_id)  # the gates seal one more elsewhere
+    area = RiskArea.objects.get(
+        lifted_on=None, compound_id=case.compound_id
+    )  # the gates seal one more elsewhere
     assert (area.scope, area.unit_id, area.level, area.clock_from) == (
         "unit",
         case.unit_id,
