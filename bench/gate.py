@@ -514,15 +514,19 @@ PARENTHESES = re.compile(r"\([^()]*\)")
 
 
 def statement_kind(statement: str) -> str:
-    """ "SELECT access_pass": the statement's verb and its outermost table (subqueries, CTE bodies
-    and function calls dropped first)."""
+    """The statement's verb and its outermost table ("SELECT access_pass"): subqueries, CTE bodies
+    and function calls dropped first."""
     words = statement.split(None, 1)
     verb = words[0].upper() if words else "?"
     outer, previous = statement, None
     while outer != previous:
         previous, outer = outer, PARENTHESES.sub(" ", outer)
-    table = STATEMENT_TABLE.search(outer) or STATEMENT_TABLE.search(statement)
-    return f"{verb} {table.group(1)}" if table else verb
+    # the first table named outside parentheses; else (a CTE's name) the first inside them
+    tables = [m.group(1) for m in STATEMENT_TABLE.finditer(outer)] + [
+        m.group(1) for m in STATEMENT_TABLE.finditer(statement)
+    ]
+    table = next((t for t in tables if "_" in t), None)  # the app's tables are app_model
+    return f"{verb} {table}" if table else verb
 
 
 class SqlCounter:

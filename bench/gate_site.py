@@ -50,13 +50,15 @@ PARENTHESES = re.compile(r"\([^()]*\)")
 
 
 def statement_kind(statement: str) -> str:
-    """ "SELECT access_pass": the verb and the outermost table (as bench/gate.py names them)."""
+    """The verb and the outermost table ("SELECT access_pass"), as bench/gate.py names them."""
     words = statement.split(None, 1)
     outer, previous = statement, None
     while outer != previous:
         previous, outer = outer, PARENTHESES.sub(" ", outer)
-    table = STATEMENT_TABLE.search(outer) or STATEMENT_TABLE.search(statement)
-    return f"{words[0].upper() if words else '?'} {table.group(1) if table else ''}".strip()
+    tables = [m.group(1) for m in STATEMENT_TABLE.finditer(outer)]
+    tables += [m.group(1) for m in STATEMENT_TABLE.finditer(statement)]
+    table = next((t for t in tables if "_" in t), "")  # the app's tables are app_model
+    return f"{words[0].upper() if words else '?'} {table}".strip()
 
 
 class Closing:
