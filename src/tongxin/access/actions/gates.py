@@ -61,6 +61,8 @@ from tongxin.registry.selectors import resident_ids_by_documents
 
 GATE_MANAGERS = frozenset({Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER})
 CLOCK_SKEW = datetime.timedelta(minutes=10)  # a device clock this far ahead is still believed
+OLDEST_EVENT = datetime.timedelta(days=31)  # a device clock this far behind is not believed
+LONGEST_OUTING = datetime.timedelta(days=1)  # the longest exit_max_minutes a policy allows
 DIRECTIONS = ("in", "out")
 MOVED_OUT = Resident.Presence.MOVED_OUT
 DOCUMENT_MAX = 40
@@ -218,8 +220,10 @@ class Checked:
 
 
 def check_input(scan_id, at, direction) -> tuple[str, datetime.datetime]:
-    """A check's id (canonical text), time (now when None; aware, at most CLOCK_SKEW ahead) and
-    direction, or ValidationError by field."""
+    """A check's id (canonical text), time (now when None; aware, at most CLOCK_SKEW ahead and
+    OLDEST_EVENT behind, as the sync takes them) and direction, or ValidationError by field. A check
+    dated days back would count no exit of the household's period (its quota) and record an
+    outing long over time."""
     scan = event_id(scan_id)
     if scan is None:
         raise ValidationError({"id": _("记录编号无效")})
@@ -233,6 +237,8 @@ def check_input(scan_id, at, direction) -> tuple[str, datetime.datetime]:
         raise ValidationError({"at": _("时间须带时区")})
     if when > now + CLOCK_SKEW:
         raise ValidationError({"at": _("时间晚于现在，请检查设备时间")})
+    if when < now - OLDEST_EVENT:
+        raise ValidationError({"at": _("时间早于一个月前，请检查设备时间")})
     return scan, when
 
 
@@ -495,7 +501,6 @@ def stored_check(gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
 
 SYNC_EVENT_TYPES = ("check", "visitor")
 SYNC_METHODS = (AccessEvent.Method.PASS, AccessEvent.Method.ROOM)
-OLDEST_EVENT = datetime.timedelta(days=31)  # a device clock this far behind is not believed
 
 
 @dataclass
@@ -682,9 +687,9 @@ def _store_checks(actor, checks: list[dict], result: SyncResult) -> None:
         row = passes.get(numbers.get(event["id"]))
         if row and row[1] is not None:
             wanted.add(row[1])
-        picked = event.get("resident")
-        if isinstance(picked, int | str) and str(picked).isdigit() and int(picked) < 2**63:
-            wanted.add(int(picked))
+        picked = _int(event.get("resident"))
+        if picked is not None:
+            wanted.add(picked)
     residents = {}
     if wanted:
         residents = {
@@ -754,10 +759,13 @@ def _store_checks(actor, checks: list[dict], result: SyncResult) -> None:
 
 
 def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
+    """A record id the device sent (a number, or its digits as text); None for anything else: a
+    bool, a float, "²" (a digit to str.isdigit, not to int), more digits than int() reads."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
         return None
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 19):
+        return None
+    number = int(value)
     return number if 0 < number < 2**63 else None
 
 
@@ -813,6 +821,8 @@ def _update_outings(checks: list[dict], new_events: list[AccessEvent]) -> None:
                 policies[event.compound_id] = to_verdict_policy(policy_for(event.compound_id))
             rules = policies[event.compound_id]
             due = moment((raw or {}).get("due_at")) if (raw or {}).get("due_at") else None
+            if due is not None and not at < due <= at + LONGEST_OUTING:
+                due = None  # not a time limit any policy gives (and maybe not one the database keeps)
             if due is None and rules.exit_max_minutes and not event.emergency:
                 due = at + datetime.timedelta(minutes=rules.exit_max_minutes)
             record = {"pk": None, "out_at": at, "back_at": None}

@@ -435,3 +435,19 @@ def test_the_check_finds_exactly_the_residents_scope_q_gives(world, gate, role):
             m.pk for h in Household.objects.all() for m in household_for_check(someone, compound, h.pk, "")
         }
         assert picked == by_pass == by_household == expected
+
+
+def test_a_check_dated_before_what_the_sync_takes_is_refused(world, gate):
+    """An online check dated weeks back would count none of the household's exits of the period
+    (so no quota) and open an outing over time at once: refused as the sync refuses it."""
+    policy(world, exits_per_household=1)
+    check(world, gate, resident_id=world.neighbour.pk)  # the household's exit of the period
+    for at in (
+        timezone.now() - datetime.timedelta(days=32),
+        datetime.datetime.fromisoformat("0001-01-01T00:00:00+14:00"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            check(world, gate, resident_id=world.neighbour.pk, at=at)
+        assert refused.value.message_dict == {"at": ["时间早于一个月前，请检查设备时间"]}
+    assert AccessEvent.objects.count() == 1
+    assert Outing.objects.count() == 1

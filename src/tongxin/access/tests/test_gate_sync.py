@@ -297,3 +297,24 @@ def test_a_batch_takes_the_same_statements_whatever_its_size(world, gate, django
         with django_assert_num_queries(12):
             gate_events_sync(actor=volunteer, gate=gate, events=events)
     assert Outing.objects.filter(back_at__isnull=False).count() == 22
+
+
+@pytest.mark.parametrize("picked", ["²", "9" * 5000, "١٢", 1.5, True, [1], {"id": 1}, -1, 10**30])
+def test_a_picked_resident_that_is_not_an_id_attaches_nobody(world, gate, picked):
+    """What a device sends as the resident picked is read as an id or not at all: never a 500
+    ("²" is a digit to str.isdigit, not to int; int() refuses more than 4,300 digits)."""
+    event = check_event(ago(1), resident=picked)
+    assert sync(world, gate, [event]).stored == [event["id"]]
+    assert AccessEvent.objects.get().resident_id is None
+
+
+@pytest.mark.parametrize(
+    "due_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2001-01-01T08:00:00+08:00"]
+)
+def test_a_due_time_no_policy_gives_is_taken_from_the_policy(world, gate, due_at):
+    """An exit's due time from the device beyond any policy's limit (or before the exit) gives way
+    to the compound's policy: the event is stored, not the whole batch refused."""
+    event = check_event(ago(10), resident=world.elder.pk, due_at=due_at)
+    assert sync(world, gate, [event]).stored == [event["id"]]
+    outing = Outing.objects.get()
+    assert outing.due_at == outing.out_at + datetime.timedelta(minutes=60)
