@@ -203,11 +203,19 @@ def over_time(user, compound, *, now: datetime.datetime | None = None, limit: in
 
 def visitors_of_day(user, compound, day: datetime.date):
     """The visitors and returning residents registered that day, the latest first; phones only
-    in their masked form (the page shows them to the roles that see phones)."""
+    in their masked form (the page shows them to the roles that see phones). Like the other lists
+    that name people, within the user's scope: a grid worker sees those who visit or return to
+    the households of their buildings (as they may register only those), and visitors who named
+    no household."""
     require_sees_access(user)
     start, end = day_bounds(day)
+    seen = (
+        Q(visiting__isnull=True, resident__isnull=True)
+        | (Q(visiting__isnull=False) & through(scope_q(user, "household"), "visiting"))
+        | (Q(resident__isnull=False) & through(scope_q(user, "resident"), "resident"))
+    )
     return (
-        Visitor.objects.filter(compound=compound, arrived_at__gte=start, arrived_at__lt=end)
+        Visitor.objects.filter(seen, compound=compound, arrived_at__gte=start, arrived_at__lt=end)
         .select_related("gate", "visiting__building", "visiting__unit", "resident", "registered_by")
         .order_by("-arrived_at", "-pk")
     )

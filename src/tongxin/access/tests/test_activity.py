@@ -179,3 +179,24 @@ def test_an_outing_by_a_household_pass_is_listed_by_its_room(world, gates):
     rows = activity.over_time(world.users[Role.COMPOUND_MANAGER], world.compound_a, now=now)
     assert [(r.resident, r.room, r.minutes_late) for r in rows] == [(None, "2-1-201", 10)]
     assert activity.out_now(world.users[Role.GRID_WORKER], world.compound_a) == []  # building 2
+
+
+def test_the_visitors_of_the_day_follow_the_users_scope(world, gates):
+    """A grid worker sees the visitors of their buildings' households (whom they may register) and
+    those who named no household; not who visits or returns to another building."""
+    south = gates[0]
+    now = timezone.now()
+    visitor(south, now, name="访一号楼", visiting=world.home_a1)
+    visitor(south, now, name="访二号楼", visiting=world.home_a2)
+    visitor(south, now, name="李建国", kind="returning", resident=world.neighbour, visiting=world.home_a2)
+    visitor(south, now, name="无住户")
+    names = {
+        role: sorted(
+            v.name
+            for v in activity.visitors_of_day(world.users[role], world.compound_a, timezone.localdate())
+        )
+        for role in (Role.GRID_WORKER, Role.COMPOUND_MANAGER, Role.PLATFORM_ADMIN, Role.OFFICIAL)
+    }
+    assert names[Role.GRID_WORKER] == ["无住户", "访一号楼"]
+    everyone = ["无住户", "李建国", "访一号楼", "访二号楼"]
+    assert names[Role.COMPOUND_MANAGER] == names[Role.PLATFORM_ADMIN] == names[Role.OFFICIAL] == everyone
