@@ -686,6 +686,36 @@ RESEND_ALL = (
 )
 
 
+def wait_until(page, predicate: str, arg=None, timeout: float = 30) -> None:
+    """Poll an async predicate (one that reads IndexedDB) until it is true. Not wait_for_function:
+    it takes the predicate's Promise, which is truthy, as true at once."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout}s: {predicate[-120:]}"
+        time.sleep(0.1)
+
+
+# What gate-forget.js keeps of an event the server holds.
+FORGET_KEEPS = {
+    "seq",
+    "id",
+    "gate",
+    "type",
+    "at",
+    "made",
+    "state",
+    "direction",
+    "kind",
+    "allowed",
+    "reason",
+    "text",
+    "emergency",
+    "decided",
+    "acked_at",
+    "late_minutes",
+}
+
+
 def scan(page, text: str) -> None:
     """What a keyboard-wedge scanner does: type the code into the focused box, then Enter."""
     box = page.locator("#scan")
@@ -887,9 +917,12 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
     app_server.shell("from tongxin.access.tests.test_gate_browser import revoke; revoke('王建军')")
     page.locator("#verdict").click()
     page.locator("#refresh").click()
-    page.wait_for_function(
-        "async (number) => {" + READ_DB + "return snapshots[0].data.revoked.includes(number); }",
-        arg=people["王建军"]["pass"],
+    wait_until(
+        page,
+        "async (number) => {"
+        + READ_DB
+        + "return snapshots.length > 0 && snapshots[0].data.revoked.includes(number); }",
+        people["王建军"]["pass"],
     )
     app_server.stop()
 
@@ -1002,14 +1035,40 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
     kept = json.dumps(page.evaluate(DEVICE)["events"], ensure_ascii=False)
     assert "13912345678" not in kept and "13600001234" not in kept and codes["王秀兰"] not in kept
 
-    # Logged out, the device keeps no name list: the worker drops the kept page and the
-    # snapshot when the server sends the gate page to the login page.
+    # Logged out, the device keeps no name list: the login page deletes the snapshot and strips
+    # the events the server holds to what the day's totals count (an event not yet sent stays
+    # whole), without anyone opening the gate page again.
     page.locator("#verdict").click() if page.locator("#verdict").is_visible() else None
+    unsent = {"id": "unsent", "gate": world["gate"], "type": "check", "state": "pending", "name": "王秀兰"}
+    page.evaluate(
+        "async (unsent) => {"
+        + READ_DB.replace("db.close();", "")
+        + """
+        await new Promise((ok) => { const t = db.transaction("events", "readwrite");
+          t.objectStore("events").add(unsent); t.oncomplete = ok; });
+        db.close(); }""",
+        unsent,
+    )
     page.locator(".logout button[type=submit]").click()
     page.wait_for_url("**/accounts/login/")
+    wait_until(page, "async () => {" + READ_DB + "return snapshots.length === 0; }")
+    wait_until(
+        page, "async () => {" + READ_DB + "return !events.some((e) => e.state === 'stored' && e.name); }"
+    )
+    device = page.evaluate(DEVICE)
+    stored = [e for e in device["events"] if e["state"] == "stored"]
+    assert stored and all(set(e) <= FORGET_KEEPS for e in stored)
+    assert [(e["name"], e["state"]) for e in device["events"] if e["id"] == "unsent"] == [
+        ("王秀兰", "pending")
+    ]
+    assert "王秀兰" not in json.dumps(
+        [e for e in device["events"] if e["id"] != "unsent"], ensure_ascii=False
+    )
+    # The worker drops its kept page and any snapshot when the server sends the gate page to the
+    # login page.
     page.goto(gate_url)
     assert page.url.startswith(f"{app_server.url}/accounts/login/?next=")
-    page.wait_for_function("async () => {" + READ_DB + "return snapshots.length === 0; }", polling=100)
+    wait_until(page, "async () => {" + READ_DB + "return snapshots.length === 0; }")
     assert page.evaluate(DEVICE)["events"]  # the events stay (all stored, forgotten in two days)
     context.close()
     browser.close()
