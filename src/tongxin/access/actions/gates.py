@@ -354,7 +354,7 @@ def gate_check(
             emergency=bool(emergency),
         )
     if not record_check(event, outing=outing, closing=closing):
-        return stored_check(gate, scan, rules)
+        return stored_check(actor, gate, scan, rules)
     return Checked(event, decided, name, room, decided.text(rules))
 
 
@@ -450,8 +450,9 @@ def outings_close(outing_ids: list[int], back_at: datetime.datetime) -> int:
     return Outing.objects.filter(pk__in=outing_ids, back_at__isnull=True).update(back_at=back_at)
 
 
-def stored_check(gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
-    """The answer a check with this scan id got when it was stored (a resend)."""
+def stored_check(actor, gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
+    """The answer a check with this scan id got when it was stored (a resend), naming the person
+    only if the actor sees them (a grid worker resending an id another made at the same gate)."""
     event = AccessEvent.objects.filter(scan_id=scan).first()
     if event is None or event.gate_id != gate.pk:
         raise ValidationError({"id": _("记录编号已被其他卡口使用")})
@@ -477,7 +478,7 @@ def stored_check(gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
     name, room = "", ""
     if event.resident_id is not None:
         row = (
-            Resident.objects.filter(pk=event.resident_id)
+            Resident.objects.filter(scope_q(actor, "resident"), pk=event.resident_id)
             .order_by("pk")
             .values_list("name", "building__number", "unit__number", "household__room")
             .first()
@@ -486,7 +487,7 @@ def stored_check(gate: Gate, scan: str, policy: verdict.Policy) -> Checked:
             name, room = row[0], f"{row[1]}-{row[2]}-{row[3]}"
     elif event.household_id is not None:
         rows = list(
-            Resident.objects.filter(household_id=event.household_id)
+            Resident.objects.filter(scope_q(actor, "resident"), household_id=event.household_id)
             .exclude(presence=MOVED_OUT)
             .order_by("pk")
             .values_list("name", "building__number", "unit__number", "household__room")

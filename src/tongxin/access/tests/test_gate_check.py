@@ -341,6 +341,27 @@ def test_a_resend_answers_the_stored_verdict_and_writes_nothing(world, gate):
     assert AccessEvent.objects.count() == 2
 
 
+def test_a_resend_names_only_whom_the_user_sees(world, gate):
+    """A grid worker resending an id someone else used at the same gate gets the stored verdict,
+    not the name and room of a resident outside their buildings."""
+    manager, grid = world.users[Role.COMPOUND_MANAGER], world.users[Role.GRID_WORKER]
+    first = check(world, gate, "in", user=manager, resident_id=world.neighbour.pk)  # building 2
+    _pass, code = make_pass(world.home_a2)
+    household = check(world, gate, "in", user=manager, code=code)
+    assert (first.name, household.name) == ("李建国", "李建国")
+    for stored in (first, household):
+        again = check(world, gate, "in", user=grid, scan_id=stored.event.scan_id, resident_id=world.elder.pk)
+        assert (again.event.pk, again.verdict.allowed, again.name, again.room) == (
+            stored.event.pk,
+            True,
+            "",
+            "",
+        )
+    own = check(world, gate, "in", user=manager, resident_id=world.elder.pk)
+    assert check(world, gate, "in", user=grid, scan_id=own.event.scan_id, resident_id=1).name == "王秀兰"
+    assert AccessEvent.objects.count() == 3
+
+
 def test_a_scan_id_of_another_gate_is_refused(world, gate):
     other = make_gate(world, name="北门")
     scan = uuid.uuid4()
