@@ -41,13 +41,14 @@ router = Router()
 
 def _compact(data, status: int = 200) -> HttpResponse:
     """JSON without spaces and with Chinese as UTF-8, built without a response schema's validation:
-    a snapshot is thousands of rows, a check is the gate's hot path."""
+    a snapshot is thousands of rows, a check is the gate's hot path. Never stored by a cache (the
+    browser's on disk included): a snapshot is the compound's names, rooms and health statuses."""
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, separators=(",", ":")),
         content_type="application/json",
         status=status,
     )
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "no-store"
     return response
 
 

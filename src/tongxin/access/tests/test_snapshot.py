@@ -202,6 +202,7 @@ def test_snapshot_through_the_api_and_its_scope(world, client):
     answer = client.get(f"/api/v1/access/gates/{gate.pk}/snapshot")
     assert answer.status_code == 200
     assert answer.json()["gate"]["id"] == gate.pk
+    assert answer["Cache-Control"] == "no-store"  # names and health statuses: no disk cache keeps them
     assert client.get(f"/api/v1/access/gates/{gate_b.pk}/snapshot").status_code == 404
     client.force_login(world.users[Role.RESIDENT])
     assert client.get(f"/api/v1/access/gates/{gate.pk}/snapshot").status_code == 403
