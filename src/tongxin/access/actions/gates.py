@@ -567,7 +567,9 @@ def _clean_sync_events(actor, gate: Gate, events: list, result: SyncResult) -> l
             result.refuse(scan, "bad_event", _("核验方式须为出入证或房号"))
         elif kind == "check" and not isinstance(event.get("allowed"), bool):
             result.refuse(scan, "bad_event", _("缺少放行结果"))
-        elif kind == "check" and event.get("reason") not in verdict.REASONS:
+        elif kind == "check" and not (
+            isinstance(event.get("reason"), str) and event["reason"] in verdict.REASONS
+        ):
             result.refuse(scan, "bad_event", _("未知的原因"))
         elif kind == "check" and not isinstance(event.get("emergency", False), bool):
             result.refuse(scan, "bad_event", _("紧急就医须为是或否"))

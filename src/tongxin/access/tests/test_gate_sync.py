@@ -186,6 +186,7 @@ def test_what_cannot_be_right_is_refused_and_the_rest_stored(world, gate):
         "method": {**check_event(ago(1)), "method": "document"},
         "allowed": check_event(ago(1), allowed="yes"),
         "reason": check_event(ago(1), reason="because"),
+        "reason not text": check_event(ago(1), reason={"code": "ok"}),  # no dict key: was a 500
         "emergency": check_event(ago(1), emergency="no"),
         "gate": check_event(ago(1), gate=gate_b.pk),
         "no gate": check_event(ago(1), gate=987654),
@@ -204,6 +205,7 @@ def test_what_cannot_be_right_is_refused_and_the_rest_stored(world, gate):
         bad["method"]["id"]: "bad_event",
         bad["allowed"]["id"]: "bad_event",
         bad["reason"]["id"]: "bad_event",
+        bad["reason not text"]["id"]: "bad_event",
         bad["emergency"]["id"]: "bad_event",
         bad["gate"]["id"]: "unknown_gate",
         bad["no gate"]["id"]: "unknown_gate",
