@@ -201,18 +201,39 @@ class AccessEvent(models.Model):
         VISITOR = "visitor", _("访客登记")
 
     scan_id = models.UUIDField(unique=True)  # made on the gate device
-    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="+", db_index=False)
-    compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No reference carries a database constraint: the check writes them from rows it has just read,
+    # and a constraint's check would lock the gate's, the compound's and the volunteer's rows from
+    # every check at once (Django still applies on_delete). The same holds for Outing.
+    gate = models.ForeignKey(
+        Gate, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    compound = models.ForeignKey(
+        Compound, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     at = models.DateTimeField(_("时间"))
     direction = models.CharField(_("方向"), max_length=3, choices=Direction.choices)
     method = models.CharField(_("核验方式"), max_length=10, choices=Method.choices)
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     household = models.ForeignKey(
-        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Household,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     pass_number = models.CharField(_("证号"), max_length=16, blank=True)
     visitor = models.ForeignKey(
-        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Visitor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     allowed = models.BooleanField(_("放行"))
     reason = models.CharField(_("原因"), max_length=20)  # a code of access.verdict.REASONS
@@ -225,6 +246,7 @@ class AccessEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -245,15 +267,27 @@ class Outing(models.Model):
 
     # None: out by a household pass with nobody of the household named (the pass names no one).
     resident = models.ForeignKey(
-        Resident, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="+", db_index=False)
-    compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+", db_index=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    compound = models.ForeignKey(
+        Compound, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     out_at = models.DateTimeField(_("外出时间"))
     due_at = models.DateTimeField(_("应返回时间"), null=True, blank=True)  # None: no time limit
     back_at = models.DateTimeField(_("返回时间"), null=True, blank=True)
     emergency = models.BooleanField(_("紧急就医"), default=False)
-    out_event = models.ForeignKey(AccessEvent, on_delete=models.CASCADE, related_name="+", db_index=False)
+    out_event = models.ForeignKey(
+        AccessEvent, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
 
     class Meta:
         verbose_name = _("外出")
