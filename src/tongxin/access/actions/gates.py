@@ -53,6 +53,7 @@ from tongxin.access.selectors.gates import (
 from tongxin.access.selectors.policy import policy_for, to_verdict_policy
 from tongxin.accounts.models import Role
 from tongxin.core.audit import audit
+from tongxin.core.db import prepared_cursor
 from tongxin.core.scoping import scope_q
 from tongxin.outbreak.models import ResidentStatus
 from tongxin.outbreak.status import status_recompute
@@ -385,7 +386,7 @@ def insert_row(obj, *, conflict: str | None = None) -> bool:
     (the check's hot path); with `conflict`, nothing when a row with the same value of that unique
     column exists. Sets the pk and returns True when the row went in."""
     sql, fields = _insert_sql(type(obj), conflict)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, _values(obj, fields))
         row = cursor.fetchone()
     if row is None:
@@ -432,7 +433,7 @@ def record_check(event: AccessEvent, *, outing: Outing | None = None, closing=()
             "SELECT e.id, NULL FROM e"
         )
         params += [connection.ops.adapt_datetimefield_value(event.at), [int(pk) for pk in closing]]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

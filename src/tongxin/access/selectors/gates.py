@@ -20,6 +20,7 @@ from tongxin.access import signing, verdict
 from tongxin.access.models import AccessPolicy, Gate, Outing, Pass
 from tongxin.access.selectors.policy import policy_for, strictest_rank, to_verdict_policy
 from tongxin.accounts.models import Role, User
+from tongxin.core.db import prepared_cursor
 from tongxin.core.scoping import scope_q
 from tongxin.outbreak.models import ResidentStatus
 from tongxin.outbreak.rules import active_rules
@@ -358,7 +359,7 @@ def gate_for_check(user, gate_id: int) -> tuple[Gate, AccessPolicy]:
     if not works_gates(user):
         raise PermissionDenied(_("当前角色不能值守卡口"))
     try:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_sql("gate"), [int(gate_id)])
             row = cursor.fetchone()
     except (ValueError, TypeError, OverflowError, DataError):
@@ -456,7 +457,7 @@ def pass_for_check(user, compound_id: int, number: str, room: str, *, at, period
     the pass names (a household pass: no member; see `household_for_check`). One statement."""
     scope, scope_params = _scope_part(user)
     since, window = _window(at, period_days)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_sql(f"pass:{scope}"), [*window, compound_id, MOVED_OUT, *scope_params, number])
         row = cursor.fetchone()
     if row is None:
@@ -473,7 +474,7 @@ def household_for_check(user, compound_id: int, household_id: int, room: str) ->
     """A household pass's members living in the compound within the user's area, with the room
     the pass names (the household's outings came with the pass)."""
     scope, scope_params = _scope_part(user)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_sql(f"household:{scope}"), [household_id, compound_id, MOVED_OUT, *scope_params])
         rows = cursor.fetchall()
     return [m for m in (_member(row, room) for row in rows) if m is not None]
@@ -490,7 +491,7 @@ def resident_for_check(user, compound_id: int, resident_id, *, at, period_days: 
         return Found([])
     scope, scope_params = _scope_part(user)
     since, window = _window(at, period_days)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_sql(f"resident:{scope}"), [*window, value, compound_id, MOVED_OUT, *scope_params])
         row = cursor.fetchone()
     if row is None:
