@@ -96,3 +96,16 @@ def test_the_session_cookie_is_http_only_and_pages_carry_a_csp(client, user):
     response = attempt(client, "cadre", PASSWORD)
     cookie = response.cookies["sessionid"]
     assert (cookie["httponly"], cookie["samesite"]) == (True, "Lax")
+
+
+def test_logging_out_lands_on_the_page_that_makes_devices_forget_names(client, user):
+    """The gate device and the sampling station keep names offline; the login page, where logging
+    out lands, loads the scripts that delete them (their effect is checked in the browser tests)."""
+    from django.contrib.staticfiles import finders
+
+    attempt(client, "cadre", PASSWORD)
+    response = client.post("/accounts/logout/", follow=True)
+    assert response.redirect_chain[-1][0] == LOGIN
+    html = response.content.decode()
+    for script in ("access/gate-forget.js", "testing/station-forget.js"):
+        assert f"/static/{script}" in html and finders.find(script)

@@ -199,6 +199,15 @@ def wait_tube(page, code: str, count: int) -> None:
     page.wait_for_selector(f"#tube[data-code='{code}'][data-count='{count}']")
 
 
+def wait_until(page, predicate: str, arg=None, timeout: float = 30) -> None:
+    """Poll an async predicate (one that reads IndexedDB or the Cache Storage) until it is true.
+    Not wait_for_function: it takes the predicate's Promise, which is truthy, as true at once."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout}s: {predicate[-120:]}"
+        time.sleep(0.1)
+
+
 def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -350,18 +359,64 @@ def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / "station-phone.png"), full_page=True)
 
-        # Logged out, the device keeps no name list: the worker drops the kept page and roster
-        # when the server sends the station page to the login page.
+        # Logged out, the device keeps no name list, without anyone opening the station page
+        # again: the login page deletes the kept page and roster, and strips the scans the server
+        # holds to what the page needs (a scan not yet sent stays whole).
         kept = "caches.open('tongxin-station-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
-        assert f"/api/v1/testing/tables/{table}/roster" in page.evaluate(kept)
+        named = {f"/testing/tables/{table}/station/", f"/api/v1/testing/tables/{table}/roster"}
+        assert named <= set(page.evaluate(kept))
+        totals = {key: page.locator(f"#total-{key}").inner_text() for key in ("tubes", "people", "bags")}
+        before = page.evaluate(ALL_EVENTS)
+        assert "王秀兰" in json.dumps(before, ensure_ascii=False)  # a card's stored scan, labelled by name
+        unsent = {
+            "id": "unsent",
+            "table": table + 1,  # another table this device sampled at, offline
+            "type": "sample",
+            "tube": "F0009",
+            "at": "2022-11-25T08:00:00+08:00",
+            "made": int(time.time() * 1000),
+            "state": "pending",
+            "person": {"document": people["吴军"]["document"]},
+        }
+        page.evaluate(ADD_EVENT, unsent)
         page.locator(".logout button[type=submit]").click()
         page.wait_for_url("**/accounts/login/")
+        wait_until(
+            page, f"() => {kept}.then(paths => !paths.some(p => {json.dumps(sorted(named))}.includes(p)))"
+        )
+        wait_until(page, "async () => {" + READ_EVENTS + "return !all.some((e) => e.resident && e.label); }")
+        after = page.evaluate(ALL_EVENTS)
+        assert [{k: v for k, v in e.items() if k != "seq"} for e in after if e["id"] == "unsent"] == [unsent]
+        held = [e for e in after if e["id"] != "unsent"]
+        assert {e["state"] for e in held} == {"stored", "dismissed"}
+        assert all(set(e) <= FORGET_KEEPS for e in held)
+        assert not any(name in json.dumps(held, ensure_ascii=False) for name in people)
+        assert [(e["refusal"], e["label"], e["person"]) for e in held if e["state"] == "dismissed"] == [
+            ({"code": "unknown_person"}, "出入证", {"scrubbed": True})
+        ]
+        assert [page_needs(e) for e in held] == [page_needs(e) for e in before]
+
+        # The worker drops the kept page and roster too when the server sends the station page to
+        # the login page.
         page.goto(station_url)
         assert page.url == f"{app_server.url}/accounts/login/?next=/testing/tables/{table}/station/"
         page.wait_for_function(
             f"{kept}.then(paths => paths.length > 0 && paths.every(p => p.startsWith('/static/')))",
             polling=100,
         )
+
+        # Logged in again, the page rebuilds the table's tubes, bags and totals from what it kept.
+        page.fill("input[name=username]", app_server.world["user"])
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(station_url)
+        page.wait_for_selector("#station[data-ready='1']")
+        page.wait_for_selector("#roster-state:has-text('名单 11 人')")
+        assert {
+            key: page.locator(f"#total-{key}").inner_text() for key in ("tubes", "people", "bags")
+        } == totals
+        assert totals == {"tubes": "3", "people": "11", "bags": "1"}
+        wait_pending(page, 0)
         context.close()
         browser.close()
     assert errors == []
@@ -377,6 +432,58 @@ READ_EVENTS = """
 """
 # What the device keeps in IndexedDB.
 ALL_EVENTS = "async () => {" + READ_EVENTS + "return all; }"
+# One more event put into IndexedDB, as the page would.
+ADD_EVENT = (
+    "async (event) => {"
+    + READ_EVENTS
+    + """
+  await new Promise((ok, bad) => {
+    const t = db.transaction("events", "readwrite");
+    t.objectStore("events").add(event); t.oncomplete = ok; t.onerror = () => bad(t.error);
+  });
+  db.close(); }"""
+)
+# What station-forget.js keeps of a scan the server holds.
+FORGET_KEEPS = {
+    "seq",
+    "id",
+    "table",
+    "type",
+    "at",
+    "made",
+    "state",
+    "tube",
+    "pool_size",
+    "bag",
+    "tubes",
+    "resident",
+    "person",
+    "label",
+    "refusal",
+}
+
+
+def page_needs(event: dict) -> tuple:
+    """What the station page builds its tubes, bags, totals and duplicate check from."""
+    person = event.get("person") or {}
+    refusal = event.get("refusal") or {}
+    return (
+        event["seq"],
+        event["id"],
+        event["table"],
+        event["type"],
+        event["at"],
+        event["made"],
+        event["state"],
+        event.get("tube"),
+        event.get("pool_size"),
+        event.get("bag"),
+        event.get("tubes"),
+        event.get("resident") or person.get("resident"),
+        refusal.get("code"),
+    )
+
+
 # Every event this device made, read back from IndexedDB and posted again as the sender would.
 RESEND_ALL = (
     "async ({url}) => {"
