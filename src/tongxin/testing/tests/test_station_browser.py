@@ -396,14 +396,18 @@ def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
         ]
         assert [page_needs(e) for e in held] == [page_needs(e) for e in before]
 
-        # The worker drops the kept page and roster too when the server sends the station page to
-        # the login page.
+        # Asked for the station page logged out, the server sends the login page: the worker keeps
+        # no page or roster of any table (only the static files), and the scans still name no one.
+        # Polled: wait_for_function takes an async predicate's Promise, which is truthy, as true.
         page.goto(station_url)
         assert page.url == f"{app_server.url}/accounts/login/?next=/testing/tables/{table}/station/"
-        page.wait_for_function(
-            f"{kept}.then(paths => paths.length > 0 && paths.every(p => p.startsWith('/static/')))",
-            polling=100,
+        wait_until(
+            page,
+            f"() => {kept}.then(paths => paths.length > 0 && paths.every(p => p.startsWith('/static/')))",
         )
+        held = [e for e in page.evaluate(ALL_EVENTS) if e["id"] != "unsent"]
+        assert [page_needs(e) for e in held] == [page_needs(e) for e in before]
+        assert not any(name in json.dumps(held, ensure_ascii=False) for name in people)
 
         # Logged in again, the page rebuilds the table's tubes, bags and totals from what it kept.
         page.fill("input[name=username]", app_server.world["user"])
