@@ -289,6 +289,37 @@ def pass_reissue(*, actor, pass_: Pass, reason: str) -> Pass:
     return new
 
 
+@transaction.atomic
+def passes_printed(
+    *,
+    actor,
+    compound: Compound,
+    cards: int,
+    building: Building | None = None,
+    unit: Unit | None = None,
+    pass_id: int | None = None,
+    ip: str | None = None,
+) -> None:
+    """Record a print of pass cards (names, rooms and QR codes, up to hundreds of them): how
+    many, and of which building, unit or single pass. The page checked the actor and chose the
+    cards; this writes the audit row."""
+    label = f"{compound} {building or ''}{f'{unit.number}单元' if unit else ''}".strip()
+    audit(
+        actor=actor,
+        action="export",
+        obj=compound,
+        label=label,
+        fields="pass_card",
+        detail={
+            "cards": cards,
+            "building": building.pk if building else None,
+            "unit": unit.pk if unit else None,
+            "pass": pass_id,
+        },
+        ip=ip,
+    )
+
+
 def revoke_passes_of_moved(resident_ids: list[int]) -> int:
     """The registry's moved listener (inside its transaction): revoke the live passes of residents
     who moved out or to another household, and the household passes of their households where

@@ -319,6 +319,51 @@ def test_print_one_card_a_unit_and_only_what_the_user_sees(as_role, world):
     assert html.count('class="pass-card"') == 2 and "李建国" not in html
 
 
+def test_each_print_is_audited_with_its_card_count_and_filter_and_never_cached(as_role, world):
+    actions.passes_issue_missing(actor=None, compound=world.compound_a)
+    AuditLog.objects.all().delete()
+    client = as_role(Role.COMPOUND_MANAGER)
+    whole = client.get(a(reverse("access:print"), world), REMOTE_ADDR="10.0.0.9")
+    assert "no-store" in whole["Cache-Control"] and "private" in whole["Cache-Control"]
+    client.get(a(reverse("access:print"), world, building=world.a1.pk, unit=world.a1u1.pk))
+    elder = Pass.objects.get(resident=world.elder)
+    client.get(a(reverse("access:print"), world, **{"pass": elder.pk}))
+    as_role(Role.GRID_WORKER).get(reverse("access:print"))
+    rows = AuditLog.objects.order_by("pk")
+    assert [(r.actor_name, r.action, r.fields, r.object_id, r.detail) for r in rows] == [
+        (
+            world.users[Role.COMPOUND_MANAGER].username,
+            "export",
+            "pass_card",
+            str(world.compound_a.pk),
+            {"cards": 3, "building": None, "unit": None, "pass": None},
+        ),
+        (
+            world.users[Role.COMPOUND_MANAGER].username,
+            "export",
+            "pass_card",
+            str(world.compound_a.pk),
+            {"cards": 2, "building": world.a1.pk, "unit": world.a1u1.pk, "pass": None},
+        ),
+        (
+            world.users[Role.COMPOUND_MANAGER].username,
+            "export",
+            "pass_card",
+            str(world.compound_a.pk),
+            {"cards": 1, "building": None, "unit": None, "pass": elder.pk},
+        ),
+        (
+            world.users[Role.GRID_WORKER].username,
+            "export",
+            "pass_card",
+            str(world.compound_a.pk),
+            {"cards": 2, "building": None, "unit": None, "pass": None},
+        ),
+    ]
+    assert rows[0].ip == "10.0.0.9"
+    assert rows[1].object_label == "甲小区 1号楼1单元"
+
+
 def test_revoked_and_expired_passes_are_not_printed(as_role, world):
     actions.passes_issue_missing(actor=None, compound=world.compound_a)
     actions.pass_revoke(actor=None, pass_=Pass.objects.get(resident=world.elder), reason="lost")

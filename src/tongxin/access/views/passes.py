@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import mark_safe
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from tongxin.access.actions import passes as actions
@@ -25,6 +26,7 @@ from tongxin.access.selectors import passes as selectors
 from tongxin.access.selectors.policy import policy_of
 from tongxin.access.views.common import compound_choice, int_param, place_filters
 from tongxin.accounts.models import Role
+from tongxin.core.audit import client_ip
 from tongxin.registry import selectors as registry_selectors
 
 PRINT_MAX = 600
@@ -217,15 +219,17 @@ def qr_svg(code: str, *, mask: int | None = None) -> str:
     )
 
 
+@never_cache
 @login_required
 def print_cards(request):
-    """A6 cards, one per live pass of the compound (or ?building=, ?unit=, or one ?pass=)."""
+    """A6 cards, one per live pass of the compound (or ?building=, ?unit=, or one ?pass=). Up to
+    hundreds of names, rooms and QR codes: no cache keeps the page, and each print is audited."""
     user = request.user
     _require_manager(user)
     compound, compounds = compound_choice(request)
     if compound is None:
         return render(request, "access/choose.html", {"compounds": compounds, "target": "access:print"})
-    building_id, unit_id, _buildings, _units = place_filters(request, compound)
+    building_id, unit_id, buildings, units = place_filters(request, compound)
     cards = selectors.print_cards(user, compound, building_id=building_id, unit_id=unit_id)
     pass_id = int_param(request, "pass")
     if pass_id is not None:
@@ -234,6 +238,15 @@ def print_cards(request):
     too_many = len(cards) > PRINT_MAX
     for card in cards[:PRINT_MAX]:
         card.qr = mark_safe(qr_svg(actions.pass_code(card), mask=PRINT_MASK))  # noqa: S308 - segno's SVG
+    actions.passes_printed(
+        actor=user,
+        compound=compound,
+        cards=len(cards[:PRINT_MAX]),
+        building=next((b for b in buildings if b.pk == building_id), None),
+        unit=next((u for u in units if u.pk == unit_id), None),
+        pass_id=pass_id,
+        ip=client_ip(request),
+    )
     return render(
         request,
         "access/print.html",
