@@ -26,6 +26,7 @@ was on duty): no audit row besides it. An event's id is made on the device: a re
 already stored answers the stored verdict and writes nothing.
 """
 
+import contextlib
 import datetime
 import uuid
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from tongxin.access.selectors.gates import (
     HouseholdOutings,
     Member,
     gate_status,
+    household_exits_locked,
     household_for_check,
     pass_for_check,
     resident_for_check,
@@ -303,7 +305,6 @@ def gate_check(
         who = next((m for m in members if resident_id is not None and str(m.pk) == str(resident_id)), None)
     elif members:
         who = members[0]
-    household_id = members[0].household_id if members else None
     person = outings = None
     if members and (emergency or state in ("ok", "none")):
         outings = found.outings
@@ -317,6 +318,30 @@ def gate_check(
     decided = verdict.decide(
         direction=direction, emergency=emergency, pass_state=state, person=person, policy=rules, now=at
     )
+    # Another gate may be letting the same household out right now: under a quota, an exit is
+    # counted again under the household's lock, held until this check's event is written.
+    recount = (
+        decided.allowed
+        and decided.reason == "ok"
+        and direction == "out"
+        and rules.exits_per_household is not None
+        and household_id_of(members) is not None
+        and connection.vendor == "postgresql"
+    )
+    with transaction.atomic() if recount else contextlib.nullcontext():
+        if recount and (
+            household_exits_locked(household_id_of(members), at, rules.exit_period_days)
+            >= rules.exits_per_household
+        ):
+            decided = verdict.Verdict(False, "quota")
+        return _record(
+            actor, gate, scan, at, direction, method, who, members, read, decided, emergency, outings, rules
+        )
+
+
+def _record(actor, gate, scan, at, direction, method, who, members, read, decided, emergency, outings, rules):
+    """gate_check's second half: the answer's name and room, the event and its outing."""
+    compound_id, household_id = gate.compound_id, household_id_of(members)
     if who is not None:
         name, room = who.name, who.room
     elif members:
@@ -394,6 +419,10 @@ def insert_row(obj, *, conflict: str | None = None) -> bool:
     obj.pk = row[0]
     obj._state.adding = False
     return True
+
+
+def household_id_of(members: list[Member]) -> int | None:
+    return members[0].household_id if members else None
 
 
 def record_check(event: AccessEvent, *, outing: Outing | None = None, closing=()) -> bool:

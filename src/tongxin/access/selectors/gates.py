@@ -514,3 +514,27 @@ def household_outings(rows, at: datetime.datetime, since: datetime.datetime) -> 
             if due_at is not None and due_at < at:
                 over_time = True
     return HouseholdOutings(exits, over_time, open_)
+
+
+# Advisory-lock class of a household's exits (pg_advisory_xact_lock's first key).
+_EXITS_LOCK = 7201
+
+
+def household_exits_locked(household_id: int, at: datetime.datetime, period_days: int) -> int:
+    """The household's non-emergency exits since the period before `at` began (one stamped a moment
+    after `at` by the other gate counts too), counted while holding a
+    lock on its exits until the caller's transaction ends, so that two gates letting the same household out
+    at the same moment count each other (PostgreSQL: an advisory lock, then the count in its own
+    statement, which sees what a transaction that held the lock committed). SQLite needs none: a
+    check's transaction there is IMMEDIATE, writers one at a time from their first read."""
+    since = at - datetime.timedelta(days=period_days)
+    with prepared_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_EXITS_LOCK, int(household_id) % 2**31])
+            cursor.fetchone()
+        cursor.execute(
+            f"SELECT count(*) FROM {Outing._meta.db_table} "  # noqa: S608
+            "WHERE household_id = %s AND out_at >= %s AND emergency = %s",
+            [int(household_id), connection.ops.adapt_datetimefield_value(since), False],
+        )
+        return cursor.fetchone()[0]

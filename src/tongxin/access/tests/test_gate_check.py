@@ -9,6 +9,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from tongxin.access.actions.gates import gate_check, gate_create
@@ -472,3 +473,41 @@ def test_a_check_dated_before_what_the_sync_takes_is_refused(world, gate):
         assert refused.value.message_dict == {"at": ["时间早于一个月前，请检查设备时间"]}
     assert AccessEvent.objects.count() == 1
     assert Outing.objects.count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's in-memory test database locks whole tables across threads (and a check's "
+    "IMMEDIATE transaction serialises writers from their first read there)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_gates_letting_one_household_out_at_once_count_each_other(world):
+    """One exit per household: two members at two gates at the same moment, one goes out."""
+    import threading
+
+    for resident in (world.elder, world.child):
+        set_status(resident)
+    policy(world, exits_per_household=1, exit_period_days=2)
+    south, north = make_gate(world), make_gate(world, name="北门")
+    codes = {world.elder.pk: make_pass(world.elder)[1], world.child.pk: make_pass(world.child)[1]}
+    barrier = threading.Barrier(2, timeout=10)
+    reasons = []
+
+    def go_out(gate, resident_id):
+        try:
+            barrier.wait()
+            _event, decided, _name, _room = check(world, gate, code=codes[resident_id])
+            reasons.append(decided.reason)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=go_out, args=(south, world.elder.pk)),
+        threading.Thread(target=go_out, args=(north, world.child.pk)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(reasons) == ["ok", "quota"]
+    assert Outing.objects.filter(household=world.home_a1).count() == 1
