@@ -512,3 +512,11 @@ def test_an_outing_by_a_household_pass_shows_its_room(as_role, world, south):
     )
     html = as_role(Role.COMPOUND_MANAGER).get(a(reverse("access:index"), world)).content.decode()
     assert "本户（户证）" in html and "2-1-201" in html
+
+
+def test_pages_with_names_rooms_and_codes_are_never_cached(as_role, world):
+    actions.passes_issue_missing(actor=None, compound=world.compound_a)
+    listing = as_role(Role.COMPOUND_MANAGER).get(a(reverse("access:passes"), world))
+    assert listing.status_code == 200 and "no-store" in listing["Cache-Control"]
+    own = as_role(Role.RESIDENT).get(reverse("access:mine"))
+    assert own.status_code == 200 and "no-store" in own["Cache-Control"]

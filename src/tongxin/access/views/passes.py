@@ -50,6 +50,7 @@ def _query(compound_id: int, building_id: int | None, unit_id: int | None) -> st
     )
 
 
+@never_cache
 @login_required
 def passes(request):
     user = request.user
