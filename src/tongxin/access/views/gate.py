@@ -32,6 +32,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
@@ -80,7 +81,7 @@ def _strings() -> dict:
         "dir_in": _("进"),
         "dir_out": _("出"),
         "going_in": _("进入"),
-        "going_out": _("外出"),
+        "going_out": pgettext("gate direction", "外出"),
         "back_by": _("请于 %(time)s 前返回"),
         "late": _("超时 %(n)s 分钟"),
         "decided_here": _("离线判定"),
