@@ -326,7 +326,6 @@ def gate_check(
         and direction == "out"
         and rules.exits_per_household is not None
         and household_id_of(members) is not None
-        and connection.vendor == "postgresql"
     )
     with transaction.atomic() if recount else contextlib.nullcontext():
         if recount and (

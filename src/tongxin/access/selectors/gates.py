@@ -522,11 +522,11 @@ _EXITS_LOCK = 7201
 
 def household_exits_locked(household_id: int, at: datetime.datetime, period_days: int) -> int:
     """The household's non-emergency exits since the period before `at` began (one stamped a moment
-    after `at` by the other gate counts too), counted while holding a
-    lock on its exits until the caller's transaction ends, so that two gates letting the same household out
-    at the same moment count each other (PostgreSQL: an advisory lock, then the count in its own
-    statement, which sees what a transaction that held the lock committed). SQLite needs none: a
-    check's transaction there is IMMEDIATE, writers one at a time from their first read."""
+    after `at` by another gate counts too), counted under a lock held until the caller's
+    transaction ends, so that two gates letting the same household out at the same moment count
+    each other. PostgreSQL: an advisory lock, then the count in its own statement, which sees what
+    a transaction that held the lock committed. SQLite: the caller's transaction is IMMEDIATE (the
+    settings' transaction mode): it holds the database's write lock from its start."""
     since = at - datetime.timedelta(days=period_days)
     with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
