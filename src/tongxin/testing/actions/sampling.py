@@ -198,8 +198,23 @@ def sampling_sync(*, actor, table: SamplingTable, events: list[dict]) -> SyncRes
     result = SyncResult()
     events = _clean_events(events, result, round_)
     if round_.state == TestRound.State.CLOSED:
+        # A resend of what was stored before the round closed is still answered stored.
+        stored = _stored_scan_ids([e["id"] for e in events])
+        closes = {e["tube"] for e in events if e["type"] == "tube_close"}
+        closed = (
+            set(
+                Tube.objects.filter(round_id=round_.pk, code__in=closes, closed_at__isnull=False).values_list(
+                    "code", flat=True
+                )
+            )
+            if closes
+            else set()
+        )
         for event in events:
-            result.refuse(event["id"], "round_closed", _("本轮检测已结束"))
+            if event["id"] in stored or (event["type"] == "tube_close" and event["tube"] in closed):
+                result.stored.append(event["id"])
+            else:
+                result.refuse(event["id"], "round_closed", _("本轮检测已结束"))
         return result
     by_type: dict[str, list[dict]] = defaultdict(list)
     for event in events:
@@ -239,6 +254,19 @@ def sampling_sync(*, actor, table: SamplingTable, events: list[dict]) -> SyncRes
         },
     )
     return result
+
+
+def _stored_scan_ids(ids: list[str]) -> set[str]:
+    """Which of these device ids are stored already, as a sample, a tube or a bag."""
+    if not ids:
+        return set()
+    found = set()
+    for model in (Sample, Tube, Bag):
+        found |= {
+            str(v)
+            for v in model.objects.filter(scan_id__in=any_of(ids, "uuid")).values_list("scan_id", flat=True)
+        }
+    return found
 
 
 def _open_tubes(actor, table, round_, opens, tubes, result) -> None:
@@ -600,7 +628,7 @@ _SAMPLE_COLUMNS = (
 def _insert_samples(rows: list[SampleRow], round_, table, actor, result: SyncResult) -> list[SampleRow]:
     """Insert the batch; a row another table stored at the same moment (the same person in this
     round, or this very scan) is answered instead of failing the batch. PostgreSQL: one INSERT
-    from arrays with ON CONFLICT DO NOTHING RETURNING; elsewhere a bulk insert, then row by row
+    from a JSON text with ON CONFLICT DO NOTHING RETURNING; elsewhere a bulk insert, then row by row
     if a unique constraint refused it."""
     actor_id = getattr(actor, "pk", None)
     if connection.vendor == "postgresql":

@@ -136,3 +136,17 @@ def test_a_resent_retest_is_stored_once(world):
     assert (sorted(again.stored), again.refused) == (sorted(e["id"] for e in batch), [])
     assert Sample.objects.filter(resident=world.elder, is_retest=True).count() == 1
     assert Sample.objects.filter(resident=world.elder).count() == 2
+
+
+def test_a_resend_after_the_round_closed_is_stored_and_anything_new_refused(world):
+    round_ = make_round(world)
+    actor = world.users[Role.VOLUNTEER]
+    batch = [event("tube_open", tube="T1", at=at(0)), sample("T1", world.elder, at=at(1))]
+    batch.append(event("tube_close", tube="T1", at=at(2)))
+    assert sampling_sync(actor=actor, table=round_.table1, events=batch).refused == []
+    round_.state = round_.State.CLOSED
+    round_.save()
+    late = sample("T2", world.child, at=at(3))
+    again = sampling_sync(actor=actor, table=round_.table1, events=[*batch, late])
+    assert sorted(again.stored) == sorted(e["id"] for e in batch)
+    assert [(r["id"], r["code"]) for r in again.refused] == [(late["id"], "round_closed")]
