@@ -507,7 +507,7 @@ def stored_check(actor, gate: Gate, scan: str, policy: verdict.Policy) -> Checke
     name, room = "", ""
     if event.resident_id is not None:
         row = (
-            Resident.objects.filter(scope_q(actor, "resident"), pk=event.resident_id)
+            Resident.objects.filter(compound_id=gate.compound_id, pk=event.resident_id)
             .order_by("pk")
             .values_list("name", "building__number", "unit__number", "household__room")
             .first()
@@ -516,7 +516,7 @@ def stored_check(actor, gate: Gate, scan: str, policy: verdict.Policy) -> Checke
             name, room = row[0], f"{row[1]}-{row[2]}-{row[3]}"
     elif event.household_id is not None:
         rows = list(
-            Resident.objects.filter(scope_q(actor, "resident"), household_id=event.household_id)
+            Resident.objects.filter(compound_id=gate.compound_id, household_id=event.household_id)
             .exclude(presence=MOVED_OUT)
             .order_by("pk")
             .values_list("name", "building__number", "unit__number", "household__room")
@@ -726,8 +726,9 @@ def _store_checks(actor, checks: list[dict], result: SyncResult) -> None:
     if wanted:
         residents = {
             pk: (household_id, compound_id)
+            # A gate serves its whole compound (see selectors.gates): its gates' compounds only.
             for pk, household_id, compound_id in Resident.objects.filter(
-                scope_q(actor, "resident"), pk__in=wanted
+                compound_id__in={e["gate"].compound_id for e in checks}, pk__in=wanted
             )
             .order_by()
             .values_list("pk", "household_id", "compound_id")
@@ -736,7 +737,9 @@ def _store_checks(actor, checks: list[dict], result: SyncResult) -> None:
     households = set()
     if household_passes:
         households = set(
-            Household.objects.filter(scope_q(actor, "household"), pk__in=household_passes)
+            Household.objects.filter(
+                compound_id__in={e["gate"].compound_id for e in checks}, pk__in=household_passes
+            )
             .order_by()
             .values_list("pk", flat=True)
         )

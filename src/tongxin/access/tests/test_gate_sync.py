@@ -225,16 +225,19 @@ def test_an_event_may_name_another_gate_of_the_users_area(world, gate):
     assert AccessEvent.objects.get().gate_id == north.pk
 
 
-def test_people_outside_the_users_area_are_not_attached(world, gate):
+def test_people_of_other_compounds_are_not_attached_and_a_gate_serves_every_building(world, gate):
     _pass, code_b = make_pass(world.stranger)
     by_room = check_event(ago(3), resident=world.stranger.pk, allowed=False, reason="unknown")
     by_pass = check_event(ago(2), code=code_b, allowed=False, reason="other_compound")
-    grid_only = check_event(ago(1), resident=world.neighbour.pk)  # building 2: not the grid worker's
+    other_building = check_event(ago(1), resident=world.neighbour.pk)  # not in the grid worker's list
     result = sync(world, gate, [by_room, by_pass], user=world.users[Role.VOLUNTEER])
     assert len(result.stored) == 2
-    sync(world, gate, [grid_only], user=world.users[Role.GRID_WORKER])
-    assert set(AccessEvent.objects.values_list("resident_id", "household_id")) == {(None, None)}
-    assert not Outing.objects.exists()
+    sync(world, gate, [other_building], user=world.users[Role.GRID_WORKER])
+    assert set(AccessEvent.objects.values_list("resident_id", "household_id")) == {
+        (None, None),
+        (world.neighbour.pk, world.home_a2.pk),
+    }
+    assert list(Outing.objects.values_list("resident_id", flat=True)) == [world.neighbour.pk]
 
 
 def test_visitors_in_a_batch(world, gate):
@@ -291,12 +294,12 @@ def test_a_batch_takes_the_same_statements_whatever_its_size(world, gate, django
         return events
 
     small, large = batch(2), batch(20)
-    # The volunteer's buildings (a fresh user, as each request has), stored ids, passes,
-    # residents, open outings, stored returns, the policy, the events, the outings, the audit row;
-    # in the batch's transaction (a savepoint here).
+    # Stored ids, passes, residents, open outings, stored returns, the policy, the events, the
+    # outings, the audit row; in the batch's transaction (a savepoint here). A fresh user, as each
+    # request has.
     for events in (small, large):
         volunteer = User.objects.get(username="volunteer")
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(11):
             gate_events_sync(actor=volunteer, gate=gate, events=events)
     assert Outing.objects.filter(back_at__isnull=False).count() == 22
 

@@ -145,14 +145,16 @@ def test_snapshot_holds_exactly_what_the_device_needs(world):
     assert data["generated_at"] == data["server_time"]
 
 
-def test_snapshot_leaves_out_who_moved_out_and_who_is_outside_the_users_area(world):
+def test_snapshot_holds_the_gates_compound_living_there_for_whoever_keeps_the_gate(world):
+    """A gate serves every building: a grid worker whose lists hold building 1 only keeps the
+    whole compound's names at the gate; those moved out and other compounds' are left out."""
     gate = make_gate(world)
     registry_actions.resident_set_presence(actor=None, resident=world.child, presence="moved_out")
-    volunteer = gate_snapshot(world.users[Role.VOLUNTEER], gate)
-    assert [row[0] for row in volunteer["residents"]] == [world.elder.pk, world.neighbour.pk]
-    grid = gate_snapshot(world.users[Role.GRID_WORKER], gate)  # building 1 only
-    assert [row[0] for row in grid["residents"]] == [world.elder.pk]
-    assert list(grid["households"]) == [str(world.home_a1.pk)]
+    for role in (Role.VOLUNTEER, Role.GRID_WORKER):
+        data = gate_snapshot(world.users[role], gate)
+        assert [row[0] for row in data["residents"]] == [world.elder.pk, world.neighbour.pk]
+        assert world.stranger.pk not in {row[0] for row in data["residents"]}
+        assert set(data["households"]) == {str(world.home_a1.pk), str(world.home_a2.pk)}
 
 
 def test_a_resident_without_a_stored_status_gets_one(world):
@@ -182,14 +184,14 @@ def test_snapshot_queries_do_not_grow_with_the_compound(world, django_assert_num
     for resident in (world.elder, world.child, world.neighbour):
         set_status(resident)
     volunteer = world.users[Role.VOLUNTEER]
-    # Policy, households, residents, statuses, passes, outings; and the volunteer's buildings
-    # (a fresh user object, as each request has).
+    # Policy, households, residents, statuses, passes, outings (a fresh user object, as each
+    # request has).
     user = User.objects.get(pk=volunteer.pk)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         small = gate_snapshot(user, gate)
     _many(world, 25)
     user = User.objects.get(pk=volunteer.pk)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         large = gate_snapshot(user, gate)
     assert len(large["residents"]) == len(small["residents"]) + 25
     assert len(large["passes"]) == 25
