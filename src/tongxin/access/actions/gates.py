@@ -99,6 +99,36 @@ def gate_create(*, actor, compound: Compound, name: str) -> Gate:
     return gate
 
 
+def may_manage_gates(user) -> bool:
+    """Adds, disables and enables the gates of the compounds in their area."""
+    return bool(user and user.is_authenticated and user.is_active and user.role in GATE_MANAGERS)
+
+
+@transaction.atomic
+def gate_set_active(*, actor, gate: Gate, active: bool) -> Gate:
+    """Disable a gate (its page refuses checks; its records stay) or enable it again (compound
+    managers, officials, platform admins in their area). Nothing is written when it is already so."""
+    if actor is not None:
+        if not may_manage_gates(actor):
+            raise PermissionDenied(_("当前角色不能设置卡口"))
+        if not Compound.objects.filter(scope_q(actor, "compound"), pk=gate.compound_id).exists():
+            raise PermissionDenied(_("无权为该小区设置卡口"))
+    active = bool(active)
+    if not Gate.objects.filter(pk=gate.pk).exclude(active=active).update(active=active):
+        gate.active = active
+        return gate
+    gate.active = active
+    audit(
+        actor=actor,
+        action="update",
+        obj=gate,
+        label=f"{gate.compound} {gate.name}",
+        fields="active",
+        detail={"active": active},
+    )
+    return gate
+
+
 def require_gate_worker(actor, gate: Gate) -> None:
     """The actor keeps gates and the gate is in their area; PermissionDenied otherwise. No query
     for the roles of one compound (the role and compound are on the user row)."""

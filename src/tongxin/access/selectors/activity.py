@@ -52,6 +52,7 @@ class DayCounts:
     day: datetime.date
     gates: list[GateCounts] = field(default_factory=list)
     total: GateCounts = field(default_factory=lambda: GateCounts(None))
+    all_gates: list[Gate] = field(default_factory=list)  # the compound's, disabled ones included
 
     @property
     def peak(self) -> int:
@@ -75,6 +76,7 @@ def day_counts(user, compound, day: datetime.date) -> DayCounts:
     require_sees_access(user)
     result = DayCounts(day)
     gates = list(Gate.objects.filter(compound=compound).order_by("name", "pk"))
+    result.all_gates = gates
     if not gates:  # no gate, no check: nothing more to read
         return result
     start, end = day_bounds(day)

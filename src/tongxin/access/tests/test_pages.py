@@ -132,6 +132,108 @@ def test_the_day_can_be_chosen(as_role, world, south):
     assert client.get(a(reverse("access:index"), world, day="2022-13-40")).status_code == 200
 
 
+# gates set up from /access/ -----------------------------------------------------------------------
+
+GATE_MANAGERS = [Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER]
+
+
+@pytest.mark.parametrize("role", GATE_MANAGERS)
+def test_managers_add_a_gate_from_the_dashboard(as_role, world, south, role):
+    client = as_role(role)
+    html = client.get(a(reverse("access:index"), world)).content.decode()
+    assert f'action="{reverse("access:gate_add")}"' in html and "csrfmiddlewaretoken" in html
+    page = client.post(reverse("access:gate_add"), {"compound": world.compound_a.pk, "name": " 北门 "})
+    assert page.status_code == 302 and page.url == a(reverse("access:index"), world)
+    gate = Gate.objects.get(compound=world.compound_a, name="北门")
+    assert gate.active and AuditLog.objects.filter(action="create", object_id=str(gate.pk)).exists()
+    assert "已添加卡口“北门”" in client.get(page.url).content.decode()
+
+
+def test_a_gate_name_is_unique_in_its_compound(as_role, world, south):
+    client = as_role(Role.COMPOUND_MANAGER)
+    page = client.post(
+        reverse("access:gate_add"), {"compound": world.compound_a.pk, "name": "南门"}, follow=True
+    )
+    assert "本小区已有名为“南门”的卡口" in page.content.decode()
+    page = client.post(
+        reverse("access:gate_add"), {"compound": world.compound_a.pk, "name": "  "}, follow=True
+    )
+    assert "请填写卡口名称" in page.content.decode()
+    assert list(Gate.objects.values_list("name", flat=True)) == ["南门"]
+    Gate.objects.create(compound=world.compound_b, name="西门")  # another compound's name is free
+    as_role(Role.PLATFORM_ADMIN).post(
+        reverse("access:gate_add"), {"compound": world.compound_a.pk, "name": "西门"}
+    )
+    assert Gate.objects.filter(compound=world.compound_a, name="西门").exists()
+
+
+@pytest.mark.parametrize("role", GATE_MANAGERS)
+def test_managers_disable_and_enable_a_gate(as_role, world, south, role):
+    client = as_role(role)
+    url = reverse("access:gate_active", args=[south.pk])
+    assert f'action="{url}"' in client.get(a(reverse("access:index"), world)).content.decode()
+    page = client.post(url, {"active": "0"})
+    assert page.status_code == 302 and page.url == a(reverse("access:index"), world)
+    south.refresh_from_db()
+    assert not south.active
+    html = client.get(page.url).content.decode()
+    assert "已停用卡口“南门”" in html and "已停用" in html and f'href="/access/gates/{south.pk}/"' not in html
+    assert 'name="active" value="1"' in html  # offered again
+    client.post(url, {"active": "0"})  # already disabled: nothing written
+    client.post(url, {"active": "1"})
+    south.refresh_from_db()
+    assert south.active
+    assert [(r.fields, r.detail) for r in AuditLog.objects.filter(action="update").order_by("pk")] == [
+        ("active", {"active": False}),
+        ("active", {"active": True}),
+    ]
+
+
+@pytest.mark.parametrize("role", [Role.GRID_WORKER, Role.VOLUNTEER])
+def test_the_rest_of_the_team_cannot_set_up_gates(as_role, world, south, role):
+    client = as_role(role)
+    html = client.get(a(reverse("access:index"), world)).content.decode()
+    assert "gate-admin" not in html and reverse("access:gate_add") not in html
+    assert reverse("access:gate_active", args=[south.pk]) not in html
+    page = client.post(reverse("access:gate_add"), {"compound": world.compound_a.pk, "name": "北门"})
+    assert page.status_code == 403
+    assert client.post(reverse("access:gate_active", args=[south.pk]), {"active": "0"}).status_code == 403
+    south.refresh_from_db()
+    assert south.active and list(Gate.objects.values_list("name", flat=True)) == ["南门"]
+    assert not AuditLog.objects.filter(object_type="access.gate").exists()
+    resident = as_role(Role.RESIDENT)
+    assert resident.post(reverse("access:gate_active", args=[south.pk]), {"active": "0"}).status_code == 404
+
+
+def test_no_gate_is_set_up_outside_ones_area(as_role, world):
+    theirs = Gate.objects.create(compound=world.compound_b, name="东门")
+    for role in (Role.COMPOUND_MANAGER, Role.OFFICIAL):
+        client = as_role(role)
+        assert (
+            client.post(reverse("access:gate_active", args=[theirs.pk]), {"active": "0"}).status_code == 404
+        )
+        page = client.post(reverse("access:gate_add"), {"compound": world.compound_b.pk, "name": "北门"})
+        assert page.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.active and not Gate.objects.filter(name="北门").exists()
+
+
+def test_setting_up_gates_needs_a_post_with_the_csrf_token(world, south):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users[Role.COMPOUND_MANAGER])
+    url = reverse("access:gate_active", args=[south.pk])
+    assert client.get(url).status_code == 405
+    assert client.post(url, {"active": "0"}).status_code == 403
+    assert (
+        client.post(reverse("access:gate_add"), {"compound": world.compound_a.pk, "name": "北门"}).status_code
+        == 403
+    )
+    south.refresh_from_db()
+    assert south.active and Gate.objects.count() == 1
+
+
 # /access/passes/ ----------------------------------------------------------------------------------
 
 

@@ -2,17 +2,26 @@
 day's checks per gate and by hour, why people were stopped, who is out now and for how long, who
 is over their time (red), and the visitors of the day. For the compound's team; residents go to
 their passes. The figures refresh every minute (HTMX), the page stays as it is around them.
+Compound managers, officials and admins also add gates and disable or enable them here (plain
+forms that come back to the page).
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from tongxin.access import verdict
+from tongxin.access.actions.gates import gate_create, gate_set_active, may_manage_gates
 from tongxin.access.actions.passes import may_manage_passes
 from tongxin.access.actions.policy import may_edit_policy
 from tongxin.access.selectors import activity
+from tongxin.access.selectors.gates import gate_get
 from tongxin.access.selectors.policy import policy_of
 from tongxin.access.selectors.scope import require_sees_access
 from tongxin.access.views.common import compound_choice, day_param
@@ -99,6 +108,7 @@ def index(request):
         "policy": policy_of(compound),
         "may_manage_passes": may_manage_passes(user),
         "may_edit_policy": may_edit_policy(user),
+        "may_manage_gates": may_manage_gates(user),
         "refresh_seconds": REFRESH_SECONDS,
     }
     if request.htmx and request.headers.get("HX-Target") == "access-figures":
@@ -106,4 +116,48 @@ def index(request):
     return render(request, "access/dashboard.html", context)
 
 
-urlpatterns = [path("", index, name="index")]
+def _back(compound_id: int):
+    return redirect(f"{reverse('access:index')}?compound={compound_id}")
+
+
+@require_POST
+@login_required
+def gate_add(request):
+    user = request.user
+    require_sees_access(user)
+    if not may_manage_gates(user):
+        raise PermissionDenied(_("当前角色不能设置卡口"))
+    compound, _compounds = compound_choice(request)
+    if compound is None:
+        raise Http404
+    try:
+        gate = gate_create(actor=user, compound=compound, name=request.POST.get("name", ""))
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, _("已添加卡口“%(name)s”") % {"name": gate.name})
+    return _back(compound.pk)
+
+
+@require_POST
+@login_required
+def gate_active(request, gate_id: int):
+    user = request.user
+    require_sees_access(user)
+    if not may_manage_gates(user):
+        raise PermissionDenied(_("当前角色不能设置卡口"))
+    gate = gate_get(user, gate_id)
+    active = request.POST.get("active") == "1"
+    gate_set_active(actor=user, gate=gate, active=active)
+    if active:
+        messages.success(request, _("已启用卡口“%(name)s”") % {"name": gate.name})
+    else:
+        messages.success(request, _("已停用卡口“%(name)s”") % {"name": gate.name})
+    return _back(gate.compound_id)
+
+
+urlpatterns = [
+    path("", index, name="index"),
+    path("gates/add/", gate_add, name="gate_add"),
+    path("gates/<int:gate_id>/active/", gate_active, name="gate_active"),
+]
