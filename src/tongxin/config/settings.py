@@ -226,3 +226,6 @@ TONGXIN_PASS_SIGNING_KEY = os.environ.get("TONGXIN_PASS_SIGNING_KEY", "")
 # How old a gate device's snapshot of statuses may grow before the page asks for a new one.
 TONGXIN_GATE_SNAPSHOT_MINUTES = int(os.environ.get("TONGXIN_GATE_SNAPSHOT_MINUTES", "10"))
 TONGXIN_GATE_SYNC_MAX_BATCH = int(os.environ.get("TONGXIN_GATE_SYNC_MAX_BATCH", "2000"))
+# PostgreSQL: the gate check's few statements prepared once per connection (core.db.prepared_cursor);
+# 0 behind a pooler that drops prepared statements (PgBouncer before 1.21 in transaction mode).
+TONGXIN_DB_PREPARE = env_bool("TONGXIN_DB_PREPARE", True)

@@ -3,6 +3,7 @@
 import contextlib
 import time
 
+from django.conf import settings
 from django.db import connection
 
 
@@ -62,10 +63,11 @@ def prepared_cursor():
     PostgreSQL each is planned once per connection (prepared on first use, its parameters bound on
     the server) instead of on every run, which cost a gate's check more than running them. Needs
     persistent connections (`DB_CONN_MAX_AGE`, on by default) and, behind a transaction-mode
-    pooler, one that keeps prepared statements (PgBouncer 1.21+ with `max_prepared_statements`).
+    pooler, one that keeps prepared statements (PgBouncer 1.21+ with `max_prepared_statements`);
+    `TONGXIN_DB_PREPARE=0` turns it off (Django's own cursor then).
     Same connection and transaction as the ORM. On other databases it is Django's own cursor."""
     connection.ensure_connection()
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not settings.TONGXIN_DB_PREPARE:
         with connection.cursor() as cursor:
             yield cursor
         return

@@ -24,3 +24,15 @@ def test_database_errors_come_out_as_djangos():
     with pytest.raises(DatabaseError) as raised, prepared_cursor() as cursor:
         cursor.execute("SELECT no_such_column FROM django_migrations WHERE id = %s", [1])
     assert type(raised.value).__module__ == "django.db.utils"
+
+
+def test_turned_off_nothing_is_prepared(settings):
+    settings.TONGXIN_DB_PREPARE = False
+    for value in (1, 2):
+        with prepared_cursor() as cursor:
+            cursor.execute("SELECT %s + 7", [value])
+            assert cursor.fetchone()[0] == value + 7
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%+ 7'")
+            assert cursor.fetchone()[0] == 0
