@@ -305,12 +305,12 @@ def station_batch(people, *, tubes: int, pool: int = 10, prefix: str = "T") -> l
 
 
 # The statements of a sync request whatever the batch's size: session, user, table, require the
-# sampler, round, lock the tubes, insert new tubes, their ids, stored scan ids, the round's cover
-# and its buildings, the volunteer's buildings, people, earlier samples, open retests, insert
-# samples, tube counts, tube closes, used bag codes, insert bags, bag tubes, statuses, audit, and
-# the request's savepoint pair: 25. On PostgreSQL the samples' INSERT runs on a psycopg cursor of
-# its own (core/db.py) that Django's query capture does not see: 24 seen. SQLite inserts the
-# samples inside a savepoint (to answer a unique conflict row by row): 27.
+# sampler, round, lock the tubes, insert new tubes (their ids come back), the round's cover and
+# its buildings, the volunteer's buildings, people, earlier samples, open retests, insert samples,
+# the tubes' counts and closes (one UPDATE), used bag codes, insert bags, bag tubes, statuses,
+# audit, and the request's savepoint pair: 22. On PostgreSQL the samples' INSERT runs on a psycopg
+# cursor of its own (core/db.py) that Django's query capture does not see: 21 seen. SQLite
+# inserts the samples inside a savepoint (to answer a unique conflict row by row): 24.
 FIXED_QUERIES = {"postgresql": 21, "sqlite": 24}
 # Folded to one each when comparing SQLite's statements: Django cuts a bulk INSERT at SQLite's 999
 # parameters, and the outbreak module's statuses_sampled updates one status row per person there
