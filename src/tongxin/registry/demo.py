@@ -123,6 +123,7 @@ ACCOUNTS = (
     DemoAccount("volunteer", Role.VOLUNTEER, "张宇航", compound="DXY"),
     DemoAccount("resident", Role.RESIDENT, "李秀英", household=("1", "1", "101")),
     DemoAccount("manager_mt", Role.COMPOUND_MANAGER, "孙立新", compound="MTGJ"),
+    DemoAccount("volunteer_mt", Role.VOLUNTEER, "高雅琴", compound="MTGJ"),
 )
 
 

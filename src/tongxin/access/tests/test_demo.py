@@ -106,6 +106,14 @@ def test_the_demo_gates_passes_and_day():
     html = client.get(reverse("access:index")).content.decode()
     assert "超时未归" in html and over[0].resident.name in html
 
+    # Each demo compound has a volunteer who keeps its gates: the gate's snapshot holds everyone living there.
+    for username, compound in (("volunteer", dingxiang), ("volunteer_mt", meitian)):
+        client.force_login(User.objects.get(username=username))
+        gate = Gate.objects.get(compound=compound, name="南门")
+        snapshot = client.get(f"/api/v1/access/gates/{gate.pk}/snapshot")
+        living = Resident.objects.filter(compound=compound).exclude(presence="moved_out").count()
+        assert snapshot.status_code == 200 and len(snapshot.json()["residents"]) == living > 0
+
     # A second run issues nothing and checks no one again.
     assert run_demo() == {"passes_issued": 0, "day": "already loaded"}
     assert AccessEvent.objects.filter(compound=meitian).count() == summary["checks"]

@@ -79,6 +79,11 @@ def test_demo_accounts_one_per_role_with_their_scope():
     assert users["manager_mt"].compound.code == "MTGJ"
     assert sorted(b.number for b in users["grid"].buildings.all()) == ["1", "2", "3"]
     assert users["volunteer"].compound.code == "DXY" and not users["volunteer"].buildings.exists()
+    # a volunteer at each demo compound's gates
+    assert users["volunteer_mt"].role == Role.VOLUNTEER and users["volunteer_mt"].compound.code == "MTGJ"
+    assert not users["volunteer_mt"].buildings.exists() and users["volunteer_mt"].check_password(
+        "tongxin2022"
+    )
     home = users["resident"].household
     assert (home.compound.code, home.unit.building.number, home.unit.number, home.room) == (
         "DXY",
@@ -92,6 +97,7 @@ def test_demo_accounts_one_per_role_with_their_scope():
     assert set(grid_sees.values_list("building__number", flat=True)) == {"1", "2", "3"}
     assert selectors.residents_visible(users["official"]).count() == 3000
     assert selectors.residents_visible(users["manager_mt"]).count() == 1000
+    assert selectors.residents_visible(users["volunteer_mt"]).count() == 1000
 
 
 def test_demo_is_idempotent_and_deterministic(monkeypatch):
@@ -121,7 +127,16 @@ def test_demo_logins_prints_url_and_table():
     call_command("demo_logins", stdout=out)
     text = out.getvalue()
     assert "http://127.0.0.1:8000" in text
-    for username in ("admin", "official", "manager", "grid", "volunteer", "resident", "manager_mt"):
+    for username in (
+        "admin",
+        "official",
+        "manager",
+        "grid",
+        "volunteer",
+        "resident",
+        "manager_mt",
+        "volunteer_mt",
+    ):
         assert f"\n{username} " in text
     assert "网格员" in text and "tongxin2022" in text
 
