@@ -622,3 +622,17 @@ def test_pages_with_names_rooms_and_codes_are_never_cached(as_role, world):
     assert listing.status_code == 200 and "no-store" in listing["Cache-Control"]
     own = as_role(Role.RESIDENT).get(reverse("access:mine"))
     assert own.status_code == 200 and "no-store" in own["Cache-Control"]
+
+
+@pytest.mark.parametrize("role", [Role.COMPOUND_MANAGER, Role.VOLUNTEER])
+def test_the_dashboard_and_visitors_pages_are_never_cached(as_role, world, south, role):
+    visitor(south, timezone.now(), name="张访客", phone="13955556666", visiting=world.home_a1)
+    client = as_role(role)
+    for url in (a(reverse("access:index"), world), a(reverse("access:visitors"), world)):
+        page = client.get(url)
+        assert page.status_code == 200 and "张访客" in page.content.decode()
+        assert "no-store" in page["Cache-Control"] and "private" in page["Cache-Control"]
+    figures = client.get(
+        a(reverse("access:index"), world), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="access-figures"
+    )
+    assert "no-store" in figures["Cache-Control"]

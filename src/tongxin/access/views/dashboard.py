@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from tongxin.access import verdict
@@ -80,6 +81,7 @@ def reason_rows(counted: list[tuple[str, int]]) -> list[tuple[str, str, int]]:
     ]
 
 
+@never_cache  # names and rooms of who is out, visitors' names
 @login_required
 def index(request):
     user = request.user

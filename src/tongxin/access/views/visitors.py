@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from tongxin.access.selectors.activity import visitors_of_day
 from tongxin.access.selectors.scope import require_sees_access
@@ -15,6 +16,7 @@ from tongxin.accounts.models import Role
 PAGE_SIZE = 100
 
 
+@never_cache  # visitors' names, masked phones, whom they visit
 @login_required
 def visitors(request):
     user = request.user
