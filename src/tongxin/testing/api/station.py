@@ -52,11 +52,14 @@ def sync(request, table_id: int, payload: SyncIn):
 
 
 def _compact(data) -> HttpResponse:
-    """JSON without spaces and with Chinese as UTF-8: a compound's roster is thousands of rows."""
+    """JSON without spaces and with Chinese as UTF-8: a compound's roster is thousands of rows.
+    Never stored by an HTTP cache, as the gate API's answers: a roster is names and rooms, and the
+    browser's disk cache is not emptied by logging out. The station's service worker keeps its own
+    copy, dropped once the server turns the device away."""
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, separators=(",", ":")), content_type="application/json"
     )
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "no-store"
     return response
 
 

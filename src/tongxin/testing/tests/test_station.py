@@ -53,6 +53,7 @@ def test_roster_carries_the_table_settings_and_the_people_of_the_round(world, cl
     response = client.get(roster_url(round_.table1))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"  # names and rooms: no disk cache keeps them
     data = response.json()
     assert data["table"] == {
         "id": round_.table1.pk,
