@@ -239,6 +239,8 @@ def resident_update(*, actor, resident: Resident, phone: str | None = None, **ch
         raise TypeError(f"unknown resident fields: {sorted(unknown)}")
     _check_plain_changes(changes)
     changed = [field for field, value in changes.items() if getattr(resident, field) != value]
+    moved_out = Resident.Presence.MOVED_OUT
+    leaves = "presence" in changed and changes["presence"] == moved_out
     for field in changed:
         setattr(resident, field, changes[field])
     if phone is not None:
@@ -256,6 +258,8 @@ def resident_update(*, actor, resident: Resident, phone: str | None = None, **ch
         )
         resident.save()
         audit(actor=actor, action="update", obj=resident, fields=",".join(changed))
+    if leaves:  # as resident_set_presence: what is kept per home (the entry pass) follows
+        residents_moved([resident.pk])
     return resident
 
 

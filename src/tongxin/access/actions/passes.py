@@ -331,10 +331,13 @@ def revoke_passes_of_moved(resident_ids: list[int]) -> int:
             "pk", flat=True
         )
     )
-    household_ids = set(Resident.objects.filter(pk__in=resident_ids).values_list("household_id", flat=True))
+    # Household passes stay live while someone lives in the household. The registry names the
+    # residents, not the households they left, so every live household pass of their compounds is
+    # looked at (one indexed query; a move is one person's event).
+    compound_ids = set(Resident.objects.filter(pk__in=resident_ids).values_list("compound_id", flat=True))
     living = Resident.objects.filter(household_id=OuterRef("household_id")).exclude(presence=MOVED_OUT)
     empty = list(
-        Pass.objects.filter(household_id__in=household_ids, resident__isnull=True, revoked_at__isnull=True)
+        Pass.objects.filter(compound_id__in=compound_ids, resident__isnull=True, revoked_at__isnull=True)
         .exclude(Exists(living))
         .values_list("pk", flat=True)
     )

@@ -351,3 +351,22 @@ def test_a_household_pass_of_an_empty_household_is_not_reissued(world):
         actions.pass_reissue(actor=None, pass_=pass_, reason=Pass.Revoked.LOST)
     pass_.refresh_from_db()
     assert pass_.revoked_at is None and Pass.objects.count() == 1
+
+
+def test_moving_out_through_the_resident_form_revokes_the_pass_too(world):
+    pass_ = actions.pass_issue(actor=None, resident=world.elder)
+    registry_actions.resident_update(
+        actor=world.users[Role.COMPOUND_MANAGER], resident=world.elder, presence="moved_out"
+    )
+    pass_.refresh_from_db()
+    assert pass_.revoked_reason == Pass.Revoked.MOVED_OUT
+
+
+def test_a_household_pass_is_revoked_when_its_last_resident_moves_to_another_household(world):
+    per_household(world.compound_a)
+    left = actions.pass_issue(actor=None, household=world.home_a2)  # the neighbour's alone
+    kept = actions.pass_issue(actor=None, household=world.home_a1)
+    registry_actions.resident_move(actor=None, resident=world.neighbour, household=world.home_a1)
+    left.refresh_from_db()
+    kept.refresh_from_db()
+    assert (left.revoked_reason, kept.revoked_at) == (Pass.Revoked.MOVED_OUT, None)
