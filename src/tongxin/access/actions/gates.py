@@ -29,13 +29,12 @@ already stored answers the stored verdict and writes nothing.
 import contextlib
 import datetime
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from tongxin.access import signing, verdict
@@ -57,13 +56,13 @@ from tongxin.accounts.models import Role
 from tongxin.core.audit import audit
 from tongxin.core.db import prepared_cursor
 from tongxin.core.scoping import scope_q
+from tongxin.core.sync import CLOCK_SKEW, SyncResult, event_id, event_time
 from tongxin.outbreak.models import ResidentStatus
 from tongxin.outbreak.status import status_recompute
 from tongxin.registry.models import Compound, Household, Resident
 from tongxin.registry.selectors import resident_ids_by_documents
 
 GATE_MANAGERS = frozenset({Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER})
-CLOCK_SKEW = datetime.timedelta(minutes=10)  # a device clock this far ahead is still believed
 OLDEST_EVENT = datetime.timedelta(days=31)  # a device clock this far behind is not believed
 LONGEST_OUTING = datetime.timedelta(days=1)  # the longest exit_max_minutes a policy allows
 DIRECTIONS = ("in", "out")
@@ -145,32 +144,6 @@ def require_gate_worker(actor, gate: Gate) -> None:
 
 
 # -- reading what a check needs -------------------------------------------------------------------
-
-
-def moment(value) -> datetime.datetime | None:
-    """An event's time as the device sent it (ISO 8601 text, or a datetime from Python callers);
-    None when it is not a time with its zone."""
-    if isinstance(value, str):
-        try:
-            value = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            try:
-                value = parse_datetime(value)
-            except ValueError:
-                return None
-    if not isinstance(value, datetime.datetime) or value.utcoffset() is None:
-        return None
-    return value
-
-
-def event_id(value) -> str | None:
-    """A device-made event id in canonical text form, or None if it is not a UUID."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    try:
-        return str(uuid.UUID(str(value)))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -265,7 +238,7 @@ def check_input(scan_id, at, direction) -> tuple[str, datetime.datetime]:
     now = timezone.now()
     if at is None:
         return scan, now
-    when = moment(at)
+    when = event_time(at)
     if when is None:
         raise ValidationError({"at": _("时间须带时区")})
     if when > now + CLOCK_SKEW:
@@ -563,18 +536,6 @@ SYNC_EVENT_TYPES = ("check", "visitor")
 SYNC_METHODS = (AccessEvent.Method.PASS, AccessEvent.Method.ROOM)
 
 
-@dataclass
-class SyncResult:
-    stored: list[str] = field(default_factory=list)
-    refused: list[dict] = field(default_factory=list)
-
-    def refuse(self, event_id, code: str, message: str) -> None:
-        self.refused.append({"id": str(event_id), "code": code, "message": message})
-
-    def to_dict(self) -> dict:
-        return {"stored": self.stored, "refused": self.refused}
-
-
 def _clean_sync_events(actor, gate: Gate, events: list, result: SyncResult) -> list[dict]:
     """The events whose shape and time can be right, each with its id in canonical form, its time
     parsed and its gate (the URL's, or the one it names among the actor's gates); the others are
@@ -605,7 +566,7 @@ def _clean_sync_events(actor, gate: Gate, events: list, result: SyncResult) -> l
         if scan in seen:
             continue  # the same event twice in one batch is answered once
         seen.add(scan)
-        kind, at = event.get("type"), moment(event.get("at"))
+        kind, at = event.get("type"), event_time(event.get("at"))
         try:
             event_gate = gates.get(int(event.get("gate") or gate.pk))
         except (TypeError, ValueError):
@@ -885,7 +846,7 @@ def _update_outings(checks: list[dict], new_events: list[AccessEvent]) -> None:
             if event.compound_id not in policies:
                 policies[event.compound_id] = to_verdict_policy(policy_for(event.compound_id))
             rules = policies[event.compound_id]
-            due = moment((raw or {}).get("due_at")) if (raw or {}).get("due_at") else None
+            due = event_time((raw or {}).get("due_at")) if (raw or {}).get("due_at") else None
             if due is not None and not at < due <= at + LONGEST_OUTING:
                 due = None  # not a time limit any policy gives (and maybe not one the database keeps)
             if due is None and rules.exit_max_minutes and not event.emergency:

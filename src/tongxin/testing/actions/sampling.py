@@ -20,10 +20,7 @@ by kind (opens, samples, closes, seals), which keeps the device's order for any 
 import datetime
 import functools
 import json
-import re
-import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.conf import settings
@@ -32,13 +29,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from tongxin.accounts.models import Role
 from tongxin.core.audit import audit
 from tongxin.core.db import server_bound_cursor
 from tongxin.core.scoping import scope_q
+from tongxin.core.sync import CLOCK_SKEW, SyncResult, event_time
+from tongxin.core.sync import event_id as sync_event_id
 from tongxin.outbreak.actions import statuses_sampled
 from tongxin.registry.models import Compound, Resident
 from tongxin.registry.selectors import resident_ids_by_codes, resident_ids_by_documents
@@ -54,22 +52,9 @@ from tongxin.testing.models import (
 )
 
 SAMPLING_ROLES = {Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER}
-CLOCK_SKEW = datetime.timedelta(minutes=10)  # a device clock this far ahead is still believed
 EVENT_TYPES = ("tube_open", "sample", "tube_close", "bag_seal")
 CODE_MAX = 40  # Tube.code and Bag.code
 TUBE_KINDS = frozenset(Tube.Kind.values)
-
-
-@dataclass
-class SyncResult:
-    stored: list[str] = field(default_factory=list)
-    refused: list[dict] = field(default_factory=list)
-
-    def refuse(self, event_id, code: str, message: str, **extra) -> None:
-        self.refused.append({"id": str(event_id), "code": code, "message": message, **extra})
-
-    def to_dict(self) -> dict:
-        return {"stored": self.stored, "refused": self.refused}
 
 
 def any_of(values, sql_type: str):
@@ -111,35 +96,6 @@ def require_sampler(actor, table: SamplingTable) -> None:
         raise PermissionDenied(_("无权在该采样台采样"))
 
 
-def _moment(value) -> datetime.datetime | None:
-    """An event's time as the device sent it (ISO 8601 text, or a datetime from Python callers)."""
-    if isinstance(value, datetime.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value)  # C; the devices' form, in a tenth the time
-        except ValueError:
-            pass
-        try:
-            return parse_datetime(value)
-        except ValueError:
-            return None
-    return None
-
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _event_id(value) -> str | None:
-    """An event's id in its canonical text form, or None if it is not a UUID."""
-    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
-        return value  # what the devices send: no need to build a UUID object to know
-    try:
-        return str(uuid.UUID(str(value)))
-    except (ValueError, TypeError):
-        return None
-
-
 def _clean_events(events, result: SyncResult, round_: TestRound) -> list[dict]:
     """Drop (and refuse) events whose shape or time cannot be right. The events kept have their id
     in canonical form, their time parsed and their tube code (if any) trimmed and upper-cased."""
@@ -152,20 +108,20 @@ def _clean_events(events, result: SyncResult, round_: TestRound) -> list[dict]:
     for event in events:
         if not isinstance(event, dict):
             continue  # not an event at all: nothing to answer it by
-        event_id = _event_id(event.get("id"))
+        event_id = sync_event_id(event.get("id"))
         if event_id is None:
             result.refuse(str(event.get("id"))[:64], "bad_event", _("记录编号无效"))
             continue
         if event_id in seen:
             continue  # the same event twice in one batch is answered once
         seen.add(event_id)
-        kind, at = event.get("type"), _moment(event.get("at"))
+        kind, at = event.get("type"), event_time(event.get("at"))
         person, tube, bag = event.get("person"), event.get("tube") or "", event.get("bag") or ""
         tube = tube if isinstance(tube, str) else str(tube)
         bag = bag if isinstance(bag, str) else str(bag)
         if kind not in EVENT_TYPES:
             result.refuse(event_id, "bad_event", _("未知的记录类型"))
-        elif not isinstance(at, datetime.datetime) or at.utcoffset() is None:
+        elif at is None:
             result.refuse(event_id, "bad_time", _("时间须带时区"))
         elif at > latest:
             result.refuse(event_id, "bad_time", _("时间晚于现在，请检查设备时间"))
