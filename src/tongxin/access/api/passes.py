@@ -1,5 +1,0 @@
-"""JSON API of the access module: passes."""
-
-from ninja import Router
-
-router = Router()
