@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tongxin.outbreak",
     "tongxin.testing",
     "tongxin.access",
+    "tongxin.supplies",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Every write of the supplies module, one module per topic."""
