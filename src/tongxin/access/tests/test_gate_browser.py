@@ -15,27 +15,13 @@ import datetime
 import itertools
 import json
 import os
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
+from tongxin.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer
+
 PHONE = {
     "viewport": {"width": 360, "height": 740},
     "is_mobile": True,
@@ -44,7 +30,6 @@ PHONE = {
     "timezone_id": "Asia/Shanghai",
 }
 PASSWORD = "pw-for-tests-only"
-BIN = Path(sys.executable).parent
 STATIC = Path(__file__).resolve().parents[1] / "static"
 ORIGIN = "http://localhost:8765"  # routed to the source tree; localhost is a secure context
 
@@ -540,99 +525,10 @@ def revoke(name: str) -> None:
     pass_revoke(actor=manager, pass_=pass_, reason=Pass.Revoked.LOST)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class AppServer:
-    """gunicorn serving the app on one port and one SQLite file; stop() and start() again."""
-
-    def __init__(self, directory: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db = directory / "gate.sqlite3"
-        self.log = directory / "server.log"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tongxin.config.settings",
-            "DATABASE_URL": f"sqlite:///{self.db}",
-            "TONGXIN_VAR": str(directory),
-            "DEBUG": "1",
-            "ALLOWED_HOSTS": f"127.0.0.1,localhost,{PLAIN_HOST}",
-        }
-        self.process = None
-
-    def run(self, *args) -> str:
-        done = subprocess.run(
-            [str(BIN / "tongxin"), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
-
-    def shell(self, code: str) -> str:
-        return self.run("shell", "-c", code)
-
-    def start(self) -> None:
-        with open(self.log, "a") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(BIN / "gunicorn"),
-                    "tongxin.config.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--workers",
-                    "1",
-                    "--threads",
-                    "4",
-                    "--graceful-timeout",
-                    "2",
-                    "--keep-alive",
-                    "2",
-                ],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("the app server did not start:\n" + self.log.read_text()[-3000:])
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self.process = None
-        with pytest.raises(OSError):
-            urllib.request.urlopen(f"{self.url}/healthz", timeout=1)  # noqa: S310
-
-    def query(self, sql: str, params=()) -> list[tuple]:
-        with sqlite3.connect(self.db) as connection:
-            return connection.execute(sql, params).fetchall()
-
-
 @pytest.fixture
 def app_server(tmp_path):
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium chromium-driver"
-    server = AppServer(tmp_path)
+    server = AppServer(tmp_path, name="gate", hosts=(PLAIN_HOST,))
     server.run("migrate", "--noinput", "-v", "0")
     server.world = json.loads(
         server.shell("from tongxin.access.tests.test_gate_browser import build_world; build_world()")
