@@ -61,15 +61,14 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
-from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sampling import (  # noqa: E402
     cookie_header,
-    cookies_of,
     cpu_seconds,
     database_pids,
     free_port,
+    login,
     request,
     run_parallel,
     worker_pids,
@@ -328,29 +327,6 @@ def stop_server(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
-
-
-def login(port: int, username: str) -> dict:
-    """Log in through the login page as a browser does; returns the session's cookies."""
-    status, headers, body = request(port, "GET", "/accounts/login/")
-    jar = cookies_of(headers, {})
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    if status != 200 or not token or "csrftoken" not in jar:
-        raise SystemExit(f"login page: HTTP {status}")
-    form = urlencode(
-        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1).decode()}
-    )
-    status, headers, _body = request(
-        port,
-        "POST",
-        "/accounts/login/",
-        form.encode(),
-        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_header(jar)},
-    )
-    cookies_of(headers, jar)
-    if status != 302 or "sessionid" not in jar:
-        raise SystemExit(f"login of {username}: HTTP {status}")
-    return jar
 
 
 class Device:
@@ -774,7 +750,7 @@ def measure(args, env: dict, url: str | None, var_dir: str) -> dict:
         jars = []
         for first in range(0, len(gates), 8):  # 8 logins at a time
             part = gates[first : first + 8]
-            jars += run_parallel(len(part), lambda i, part=part: login(port, part[i]["username"]))
+            jars += run_parallel(len(part), lambda i, part=part: login(port, part[i]["username"], PASSWORD))
         devices = Devices(port, gates, jars, args.clients, args.seed)
         warm = {
             kind: devices.run(kind, count=max(args.clients * 10, args.workers * 10))

@@ -148,7 +148,7 @@ def cookie_header(jar: dict) -> str:
     return "; ".join(f"{name}={value}" for name, value in jar.items())
 
 
-def login(port: int, username: str) -> dict:
+def login(port: int, username: str, password: str = PASSWORD) -> dict:
     """Log in through the login page as a browser does; returns the session's cookies."""
     status, headers, body = request(port, "GET", "/accounts/login/")
     jar = cookies_of(headers, {})
@@ -156,7 +156,7 @@ def login(port: int, username: str) -> dict:
     if status != 200 or not token or "csrftoken" not in jar:
         raise SystemExit(f"login page: HTTP {status}")
     form = urlencode(
-        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1).decode()}
+        {"username": username, "password": password, "csrfmiddlewaretoken": token.group(1).decode()}
     )
     status, headers, _body = request(
         port,
