@@ -230,3 +230,9 @@ TONGXIN_GATE_SYNC_MAX_BATCH = int(os.environ.get("TONGXIN_GATE_SYNC_MAX_BATCH", 
 # PostgreSQL: the gate check's few statements prepared once per connection (core.db.prepared_cursor);
 # 0 behind a pooler that drops prepared statements (PgBouncer before 1.21 in transaction mode).
 TONGXIN_DB_PREPARE = env_bool("TONGXIN_DB_PREPARE", True)
+
+# Supplies: how long a parcel is held after disinfection before it is carried in (a compound may
+# set its own), how many days between visits to a vulnerable resident, the largest parcel photo.
+TONGXIN_PARCEL_HOLD_MINUTES = int(os.environ.get("TONGXIN_PARCEL_HOLD_MINUTES", "120"))
+TONGXIN_CARE_VISIT_DAYS = int(os.environ.get("TONGXIN_CARE_VISIT_DAYS", "7"))
+TONGXIN_PHOTO_MAX_BYTES = int(os.environ.get("TONGXIN_PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))

@@ -18,5 +18,6 @@ urlpatterns = [
     path("outbreak/", include("tongxin.outbreak.urls")),
     path("testing/", include("tongxin.testing.urls")),
     path("access/", include("tongxin.access.urls")),
+    path("supplies/", include("tongxin.supplies.urls")),
     path("", include("tongxin.registry.urls")),
 ]

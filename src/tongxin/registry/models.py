@@ -121,6 +121,11 @@ class Unit(models.Model):
 
 
 class Household(models.Model):
+    class Occupancy(models.TextChoices):
+        UNKNOWN = "unknown", _("未核实")
+        OCCUPIED = "occupied", _("有人居住")
+        VACANT = "vacant", _("空置")
+
     unit = models.ForeignKey(
         Unit, verbose_name=_("单元"), on_delete=models.CASCADE, related_name="households"
     )
@@ -128,6 +133,15 @@ class Household(models.Model):
     compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+", editable=False)
     room = models.CharField(_("房号"), max_length=20)
     note = models.CharField(_("备注"), max_length=500, blank=True)
+    # Whether anyone really lives here, as last found at the door (a distribution, a visit).
+    occupancy = models.CharField(
+        _("入住情况"),
+        max_length=10,
+        choices=Occupancy.choices,
+        default=Occupancy.UNKNOWN,
+        db_default=Occupancy.UNKNOWN,  # the bulk loaders (synth, COPY) insert without it
+    )
+    occupancy_verified_on = models.DateField(_("入住核实日期"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("户")

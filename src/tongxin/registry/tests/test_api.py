@@ -342,8 +342,13 @@ def test_search_by_post_needs_the_csrf_token(world):
 def test_search_by_part_of_an_id_number_finds_nobody(world, part):
     number = elder_number(world)
     query = {"first17": number[:17], "first14": number[:14], "last6": number[-6:]}[part]
-    body = api_client(world.users[Role.PLATFORM_ADMIN]).get(f"/api/v1/residents?q={query}").json()
-    assert body == {"items": [], "next_offset": None}
+    response = api_client(world.users[Role.PLATFORM_ADMIN]).get(f"/api/v1/residents?q={query}")
+    if not query.isdigit():
+        # The last six end with the check letter X (one number in eleven): shaped like a passport
+        # number, so refused in a URL like any full number.
+        assert response.status_code == 400
+        return
+    assert response.json() == {"items": [], "next_offset": None}
 
 
 def test_search_by_phone_room_and_name_within_scope(world):
