@@ -25,8 +25,8 @@ from tongxin.access.selectors import activity
 from tongxin.access.selectors.gates import gate_get
 from tongxin.access.selectors.policy import policy_of
 from tongxin.access.selectors.scope import require_sees_access
-from tongxin.access.views.common import compound_choice, day_param
 from tongxin.accounts.models import Role
+from tongxin.core.pages import compound_choice, day_param
 from tongxin.outbreak.rules import active_rules
 
 LISTED = 50

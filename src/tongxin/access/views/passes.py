@@ -24,9 +24,9 @@ from tongxin.access.actions import passes as actions
 from tongxin.access.forms import ReissueForm, RevokeForm
 from tongxin.access.selectors import passes as selectors
 from tongxin.access.selectors.policy import policy_of
-from tongxin.access.views.common import compound_choice, int_param, place_filters
 from tongxin.accounts.models import Role
 from tongxin.core.audit import client_ip
+from tongxin.core.pages import compound_choice, int_param, place_filters
 from tongxin.registry import selectors as registry_selectors
 
 PRINT_MAX = 600

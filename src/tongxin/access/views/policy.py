@@ -13,7 +13,7 @@ from tongxin.access.actions.policy import POLICY_FIELDS, may_edit_policy, policy
 from tongxin.access.forms import PolicyForm
 from tongxin.access.selectors.policy import policy_of
 from tongxin.access.selectors.scope import require_sees_access
-from tongxin.access.views.common import compound_choice
+from tongxin.core.pages import compound_choice
 from tongxin.outbreak.errors import StaleEdit
 
 

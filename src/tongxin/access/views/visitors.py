@@ -10,8 +10,8 @@ from django.views.decorators.cache import never_cache
 
 from tongxin.access.selectors.activity import visitors_of_day
 from tongxin.access.selectors.scope import require_sees_access
-from tongxin.access.views.common import compound_choice, day_param
 from tongxin.accounts.models import Role
+from tongxin.core.pages import compound_choice, day_param
 
 PAGE_SIZE = 100
 

@@ -1,4 +1,5 @@
-"""What the access pages share: the compound being looked at, query-string numbers and days."""
+"""What list pages share: the compound being looked at, query-string numbers and days, building and
+unit filters. Used by the access and supplies pages."""
 
 import datetime
 
