@@ -469,3 +469,48 @@ def import_upload_confirm(*, actor, upload, valid_only: bool):
     if report.applied:
         upload.delete()
     return report
+
+
+@transaction.atomic
+def household_verify_occupancy(
+    *, actor, household: Household, occupancy: str, on: datetime.date | None = None
+) -> Household:
+    """Record what was found at the door (a distribution, a visit): someone lives here, or the flat
+    is empty. Occupied: residents still unverified are taken as living here. Vacant: residents not
+    moved out are taken as away (not moved out: the flat may be theirs still)."""
+    if occupancy not in Household.Occupancy.values or occupancy == Household.Occupancy.UNKNOWN:
+        raise ValidationError(_("未知的入住情况：%(o)s") % {"o": occupancy}, code="invalid_occupancy")
+    if actor is not None and (
+        actor.role == "resident"
+        or not Household.objects.filter(scope_q(actor, "household"), pk=household.pk).exists()
+    ):
+        raise PermissionDenied(_("无权核实该住户"))
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError(_("核实日期不能晚于今天"), code="future_date")
+    if occupancy == Household.Occupancy.OCCUPIED:
+        residents = Resident.objects.filter(household=household, presence=Resident.Presence.UNVERIFIED)
+        presence = Resident.Presence.LIVING
+    else:
+        residents = Resident.objects.filter(household=household).exclude(presence=Resident.Presence.MOVED_OUT)
+        presence = Resident.Presence.AWAY
+    changed = sorted(residents.values_list("pk", flat=True))
+    if changed:
+        Resident.objects.filter(pk__in=changed).update(
+            presence=presence,
+            presence_verified_on=on,
+            presence_verified_by=actor if getattr(actor, "pk", None) else None,
+            updated_at=timezone.now(),
+        )
+    before = household.occupancy
+    household.occupancy = occupancy
+    household.occupancy_verified_on = on
+    Household.objects.filter(pk=household.pk).update(occupancy=occupancy, occupancy_verified_on=on)
+    audit(
+        actor=actor,
+        action="update",
+        obj=household,
+        fields="occupancy",
+        detail={"occupancy": occupancy, "from": before, "residents": changed, "presence": presence},
+    )
+    return household
