@@ -1,0 +1,1 @@
+"""Forms of the supplies pages, one module per part: they parse and label; the actions decide."""
