@@ -420,9 +420,13 @@ def _hand(actor, parcel_id, *, state: str, at, reason: str = "") -> Parcel:
     if expected in (ParcelState.DELIVERED, ParcelState.REFUSED):
         raise _already(parcel)
     conditions = {"pk": parcel.pk, "state": expected}
+    if expected != ParcelState.DISINFECTED:
+        # A parcel reaches a household, or is turned down by it, only once disinfected.
+        message = (
+            _("该快递尚未消杀，不能配送") if state == ParcelState.DELIVERED else _("该快递尚未消杀，请先消杀")
+        )
+        raise ValidationError(message, code="not_disinfected")
     if state == ParcelState.DELIVERED:
-        if expected != ParcelState.DISINFECTED:
-            raise ValidationError(_("该快递尚未消杀，不能配送"), code="not_disinfected")
         if at < parcel.ready_at:
             left = math.ceil((parcel.ready_at - at).total_seconds() / 60)
             raise ValidationError(
@@ -430,8 +434,8 @@ def _hand(actor, parcel_id, *, state: str, at, reason: str = "") -> Parcel:
                 code="still_holding",
             )
         conditions["ready_at__lte"] = at
-    elif at < parcel.received_at:
-        raise ValidationError(_("时间不能早于登记时间"), code="before_intake")
+    elif at < parcel.disinfected_at:
+        raise ValidationError(_("时间不能早于消杀时间"), code="before_disinfection")
     with transaction.atomic():
         changed = Parcel.objects.filter(**conditions).update(
             state=state, handed_at=at, handed_by=actor, refusal_reason=reason
@@ -458,7 +462,8 @@ def parcel_deliver(*, actor, parcel: Parcel | int, at: datetime.datetime | None 
 
 
 def parcel_refuse(*, actor, parcel: Parcel | int, reason: str, at: datetime.datetime | None = None) -> Parcel:
-    """The household refuses the parcel (before or after disinfection); a reason is required."""
+    """The household turns the disinfected parcel down (at the door or the pick-up point, held or
+    not); a reason is required."""
     reason = _text(reason, name="reason", limit=200, label=_("拒收原因"))
     if not reason:
         raise ValidationError({"reason": ValidationError(_("请填写拒收原因"), code="reason_required")})
