@@ -9,12 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
+from tongxin.core.models import AuditLog
 from tongxin.registry.models import Compound
 from tongxin.supplies.actions.stock import stock_in
 from tongxin.supplies.models import Donation, Item, MoveKind, Store
 from tongxin.supplies.selectors.scope import require_compound
 
 MAX_VALUE = Decimal("100000000")
+FUTURE_SLACK = datetime.timedelta(minutes=5)
 
 
 def donation_record(
@@ -41,7 +43,10 @@ def donation_record(
         raise ValidationError(_("请至少填写一项捐赠物资"), code="lines_required")
     if store.compound_id != compound.pk or any(item.compound_id != compound.pk for item, _q, _u in lines):
         raise ValidationError(_("仓库与物资不属于同一小区"), code="other_compound")
-    received_at = received_at or timezone.now()
+    now = timezone.now()
+    if received_at is not None and received_at > now + FUTURE_SLACK:
+        raise ValidationError(_("接收时间不能晚于现在"), code="received_in_future")
+    received_at = received_at or now
     with transaction.atomic():
         donation = Donation.objects.create(
             compound=compound,
@@ -73,9 +78,29 @@ def donation_record(
 
 
 def donation_mark_thanked(*, actor, donation: Donation) -> Donation:
+    """Mark the donation thanked. Two people marking it at once: the first wins, the second is
+    told who did it and when, and nothing of theirs is written."""
     require_compound(actor, donation.compound_id)
     with transaction.atomic():
-        Donation.objects.filter(pk=donation.pk).update(thanked=True)
+        if not Donation.objects.filter(pk=donation.pk, thanked=False).update(thanked=True):
+            done = (
+                AuditLog.objects.filter(
+                    object_type="supplies.donation", object_id=str(donation.pk), fields="thanked"
+                )
+                .order_by("-pk")
+                .first()
+            )
+            donation.thanked = True
+            if done is None:
+                raise ValidationError(_("该捐赠已致谢"), code="already_thanked")
+            raise ValidationError(
+                _("%(who)s已于%(at)s标记致谢")
+                % {
+                    "who": done.actor_name or _("他人"),
+                    "at": timezone.localtime(done.at).strftime("%Y-%m-%d %H:%M"),
+                },
+                code="already_thanked",
+            )
         donation.thanked = True
         audit(actor=actor, action="update", obj=donation, fields="thanked")
     return donation

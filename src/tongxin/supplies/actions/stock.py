@@ -195,3 +195,43 @@ def stock_transfer(
             other_store=from_store,
         )
         return out, into
+
+
+def balances_export(*, actor, compound, ip: str | None = None) -> tuple[bytes, str]:
+    """The compound's balances as .xlsx (bytes and a file name), for those who keep the stock;
+    audited."""
+    from tongxin.supplies import stock_export
+    from tongxin.supplies.selectors.stock import balances
+
+    require_compound(actor, compound.pk)
+    rows = balances(actor, compound_id=compound.pk)
+    content = stock_export.write_balances(rows, compound=compound)
+    audit(
+        actor=actor,
+        action="export",
+        obj=compound,
+        fields="supplies_balances",
+        detail={"rows": len(rows)},
+        ip=ip,
+    )
+    return content, stock_export.balances_file_name(compound)
+
+
+def item_history_export(*, actor, item: Item, ip: str | None = None) -> tuple[bytes, str]:
+    """One item's moves as .xlsx, newest first: rooms of the households served and who did what,
+    so audited with the count."""
+    from tongxin.supplies import stock_export
+    from tongxin.supplies.selectors.stock import item_history
+
+    require_compound(actor, item.compound_id)
+    moves = item_history(actor, item_id=item.pk)
+    content = stock_export.write_history(moves.iterator(chunk_size=2000), item=item)
+    audit(
+        actor=actor,
+        action="export",
+        obj=item,
+        fields="supplies_moves",
+        detail={"moves": moves.count()},
+        ip=ip,
+    )
+    return content, stock_export.history_file_name(item)

@@ -1,12 +1,17 @@
 """Balances, history and the low-stock alert, scoped to the acting user's compounds."""
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Sum
+from django.db.models import F, Prefetch, Sum
 from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils.translation import gettext as _
 
-from tongxin.supplies.models import Balance, Donation, Item, StockMove
+from tongxin.registry import selectors as registry_selectors
+from tongxin.registry.models import Household
+from tongxin.supplies.models import Balance, Donation, Item, StockMove, Store
 from tongxin.supplies.selectors.scope import supplies_q
 
 
@@ -25,6 +30,10 @@ def balances(user, *, compound_id: int | None = None) -> list[BalanceRow]:
     rows = Balance.objects.filter(supplies_q(user, "item__"))
     if compound_id is not None:
         rows = rows.filter(item__compound_id=compound_id)
+    return _balance_rows(rows)
+
+
+def _balance_rows(rows) -> list[BalanceRow]:
     return [
         BalanceRow(
             r["store_id"], r["store__name"], r["item_id"], r["item__name"], r["item__unit"], r["quantity"]
@@ -39,7 +48,7 @@ def item_history(user, *, item_id: int):
     """The moves of one item, newest first; none for an item outside the user's area."""
     return (
         StockMove.objects.filter(supplies_q(user, "item__"), item_id=item_id)
-        .select_related("store", "other_store", "household", "donation", "by")
+        .select_related("store", "other_store", "household__unit__building", "donation", "by")
         .order_by("-at", "-pk")
     )
 
@@ -65,3 +74,102 @@ def donations(user, *, compound_id: int | None = None, since=None, until=None):
     if until is not None:
         rows = rows.filter(received_at__lt=until)
     return rows.order_by("-received_at", "-pk")
+
+
+def items_of(user, compound_id: int):
+    """The compound's catalogue, by name."""
+    return Item.objects.filter(supplies_q(user), compound_id=compound_id).order_by("name")
+
+
+def stores_of(user, compound_id: int):
+    return Store.objects.filter(supplies_q(user), compound_id=compound_id).order_by("name")
+
+
+def item_get(user, item_id: int) -> Item:
+    """One item of the user's compounds (404 otherwise), with its compound."""
+    item = Item.objects.filter(supplies_q(user), pk=item_id).select_related("compound").first()
+    if item is None:
+        raise Http404
+    return item
+
+
+def item_balances(user, *, item_id: int) -> list[BalanceRow]:
+    """What each store holds of one item, in one query."""
+    return _balance_rows(Balance.objects.filter(supplies_q(user, "item__"), item_id=item_id))
+
+
+def donation_get(user, donation_id: int) -> Donation:
+    donation = Donation.objects.filter(supplies_q(user), pk=donation_id).first()
+    if donation is None:
+        raise Http404
+    return donation
+
+
+def donations_with_lines(user, *, compound_id: int | None = None, since=None, until=None):
+    """`donations` with each one's stock moves and their items prefetched (`moves`): two more
+    queries whatever the number of donations."""
+    moves = StockMove.objects.select_related("item", "store").order_by("pk")
+    return donations(user, compound_id=compound_id, since=since, until=until).prefetch_related(
+        Prefetch("moves", queryset=moves)
+    )
+
+
+def _money(value: Decimal) -> str:
+    """5000 -> "5,000"; 5000.5 -> "5,000.50"."""
+    text = f"{value:,.2f}"
+    return text[:-3] if text.endswith(".00") else text
+
+
+def donation_thanks_line(donation: Donation) -> str:
+    """The daily report's thanks for one donation (its `moves` read, prefetched or not):
+    "感谢XX捐赠酒精、防护服、军大衣（价值5,000元）"."""
+    names = list(dict.fromkeys(move.item.name for move in donation.moves.all()))
+    goods = "、".join(names) or _("物资")
+    if donation.value:
+        return _("感谢%(donor)s捐赠%(goods)s（价值%(value)s元）") % {
+            "donor": donation.donor,
+            "goods": goods,
+            "value": _money(donation.value),
+        }
+    return _("感谢%(donor)s捐赠%(goods)s") % {"donor": donation.donor, "goods": goods}
+
+
+def donation_thanks(user, compound, since=None, until=None) -> list[str]:
+    """The daily report's thank-you lines for the compound's donations received in
+    [since, until), oldest first. `compound` is a Compound or its id."""
+    compound_id = getattr(compound, "pk", compound)
+    rows = donations_with_lines(user, compound_id=compound_id, since=since, until=until)
+    return [donation_thanks_line(donation) for donation in reversed(list(rows))]
+
+
+def parse_room(text: str) -> tuple[str, str, str] | None:
+    """ "3-2-301", "3号楼2单元301室", full-width digits or spaces alike -> ("3", "2", "301");
+    None when the text is not a building, a unit and a room."""
+    text = unicodedata.normalize("NFKC", text or "").replace(" ", "").upper()
+    text = text.replace("号楼", "-").replace("栋", "-").replace("单元", "-").replace("室", "")
+    parts = [part for part in text.replace("—", "-").replace("－", "-").split("-") if part]
+    if len(parts) != 3 or any(len(part) > 20 for part in parts):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def household_by_room(user, compound_id: int, room: str) -> Household | None:
+    """The household at "3-2-301" in the compound, among those the user sees; None when there is
+    no such room (or the user may not see it: a grid worker sees only his buildings)."""
+    parts = parse_room(room)
+    if parts is None:
+        return None
+    building, unit, number = parts
+    return (
+        registry_selectors.households_visible(user)
+        .filter(compound_id=compound_id, unit__building__number=building, unit__number=unit, room=number)
+        .select_related("unit__building")
+        .first()
+    )
+
+
+def room_of(household: Household | None) -> str:
+    """ "3-2-301" (needs `unit__building` loaded)."""
+    if household is None:
+        return ""
+    return f"{household.unit.building.number}-{household.unit.number}-{household.room}"
