@@ -1,5 +1,7 @@
 """A compound's supply settings: its own row, or the defaults when it has none."""
 
+import datetime
+
 from tongxin.registry.models import Compound
 from tongxin.supplies.models import SupplySettings
 from tongxin.supplies.selectors.scope import STOCK_KEEPERS, require_compound
@@ -10,7 +12,12 @@ def settings_of(compound: Compound) -> SupplySettings:
     every reader gets the same values whether or not a manager ever saved the page). Not scoped:
     callers have checked the compound already."""
     found = SupplySettings.objects.filter(compound_id=compound.pk).first()
-    return found or SupplySettings(compound=compound)
+    if found is not None:
+        return found
+    defaults = SupplySettings(compound=compound)
+    if isinstance(defaults.pickup_start, str):  # the field's default is written as text
+        defaults.pickup_start = datetime.time.fromisoformat(defaults.pickup_start)
+    return defaults
 
 
 def settings_for(user, compound: Compound) -> SupplySettings:
