@@ -420,3 +420,22 @@ def campaign_close(*, actor, campaign: Campaign) -> Campaign:
         campaign.refresh_from_db()
         audit(actor=actor, action="update", obj=campaign, fields="closed_at")
     return campaign
+
+
+def campaign_doors_export(*, actor, campaign: Campaign, day: datetime.date, team: int, ip: str | None = None):
+    """A team's day as .xlsx (bytes, file name): rooms and outcomes the volunteers print; audited."""
+    from tongxin.supplies import campaigns_export
+    from tongxin.supplies.selectors.campaigns import door_list
+
+    require_compound(actor, campaign.compound_id, roles=HANDS_OUT)
+    rows = door_list(actor, campaign, day=day, team=team)
+    content = campaigns_export.write_doors(rows, campaign=campaign, day=day, team=team)
+    audit(
+        actor=actor,
+        action="export",
+        obj=campaign,
+        fields="campaign_doors",
+        detail={"day": day.isoformat(), "team": team, "rows": len(rows)},
+        ip=ip,
+    )
+    return content, campaigns_export.file_name(campaign, day, team)
