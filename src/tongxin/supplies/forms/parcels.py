@@ -33,7 +33,10 @@ class BatchForm(forms.Form):
         label=_("一行一件：房号或手机号 运单号 件数"),
         max_length=20000,
         widget=forms.Textarea(
-            attrs={"rows": 5, "placeholder": "3-2-301 SF1234567 1\n3号楼1单元502\n13812345678"}
+            attrs={
+                "rows": 5,
+                "placeholder": _("3-2-301 SF1234567 1\n3号楼1单元502 YT7654321\n手机号 运单号 件数"),
+            }
         ),
     )
 
