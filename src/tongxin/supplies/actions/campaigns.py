@@ -328,6 +328,7 @@ def campaign_visit_record(
     outcome: str,
     note: str = "",
     expected_outcome: str | None = None,
+    at: datetime.datetime | None = None,
 ) -> CampaignVisit:
     """Mark what was found at a door. Delivered: the share leaves the campaign's store for the
     household and the household is occupied; nobody home: one more attempt, the door stays on the
@@ -337,7 +338,8 @@ def campaign_visit_record(
     their page showed): the update applies only if the door still is as they saw it. A door with a
     final outcome (delivered, refused, vacant) is not marked again, except that a cadre may correct
     a refused or vacant door; a delivered door is never changed here, its share has left the store
-    (a return would be a stock move of its own)."""
+    (a return would be a stock move of its own). `at` (default now, never ahead) is when the door
+    was visited, for a round recorded after it."""
     campaign = visit.campaign
     require_compound(actor, campaign.compound_id, roles=HANDS_OUT)
     if not Household.objects.filter(scope_q(actor, "household"), pk=visit.household_id).exists():
@@ -362,6 +364,10 @@ def campaign_visit_record(
         if actor.role not in CAMPAIGN_MANAGERS:
             raise _already_marked(visit)
     now = timezone.now()
+    if at is not None:
+        if at > now:
+            raise ValidationError({"at": _("上门时间不能晚于现在")}, code="future")
+        now = at
     quantity = visit.share if outcome == VisitOutcome.DELIVERED else None
     with transaction.atomic():
         updated = CampaignVisit.objects.filter(pk=visit.pk, outcome=read, attempts=visit.attempts).update(
