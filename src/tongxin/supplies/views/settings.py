@@ -52,7 +52,7 @@ def supply_settings(request):
     if not editable:
         for field in form.fields.values():
             field.disabled = True
-    context = {"compound": compound, "form": form, "editable": editable, "saved": current.pk is not None}
+    context = {"compound": compound, "form": form, "editable": editable, "saved": not current._state.adding}
     return render(request, "supplies/settings.html", context, status=status)
 
 
