@@ -44,6 +44,8 @@ def _contacts_prefetch(user) -> Prefetch:
 
 def contact_phone(request: SupplyRequest) -> str:
     """The masked phone of the household member to call (the head first), from the prefetch."""
+    if not SupplyRequest.household.is_cached(request):
+        return ""
     members = [m for m in getattr(request.household, "members", []) if m.phone_masked]
     members.sort(key=lambda m: CONTACT_ORDER.index(m.relation) if m.relation in CONTACT_ORDER else 99)
     return members[0].phone_masked if members else ""
@@ -129,18 +131,19 @@ def request_counts(user, compound, *, now: datetime.datetime | None = None) -> d
         asked_at__lt=now - datetime.timedelta(hours=LATE_HOURS)
     )
     open_ = Q(state__in=OPEN_STATES)
-    return (
+    counts = (
         requests_visible(user)
         .filter(compound=compound)
         .aggregate(
-            open=Count("pk", filter=open_),
-            new=Count("pk", filter=Q(state=RequestState.NEW)),
-            accepted=Count("pk", filter=Q(state=RequestState.ACCEPTED)),
-            bought=Count("pk", filter=Q(state=RequestState.BOUGHT)),
-            urgent=Count("pk", filter=open_ & Q(urgent=True)),
-            late=Count("pk", filter=open_ & late),
+            n_open=Count("pk", filter=open_),
+            n_new=Count("pk", filter=Q(state=RequestState.NEW)),
+            n_accepted=Count("pk", filter=Q(state=RequestState.ACCEPTED)),
+            n_bought=Count("pk", filter=Q(state=RequestState.BOUGHT)),
+            n_urgent=Count("pk", filter=open_ & Q(urgent=True)),
+            n_late=Count("pk", filter=open_ & late),
         )
     )
+    return {key.removeprefix("n_"): value for key, value in counts.items()}
 
 
 def is_late(request: SupplyRequest, now: datetime.datetime) -> bool:
