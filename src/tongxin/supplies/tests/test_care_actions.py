@@ -1,9 +1,11 @@
 """Logging a care visit: who may, for whom, which dates, what is kept, and nothing half-written."""
 
 import datetime
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
@@ -183,6 +185,39 @@ def test_the_same_visit_sent_twice_is_stored_once_and_the_second_is_told(world):
     care_visit_log(actor=user(world, GRID), resident=world.elder, visited_at=at)
     care_visit_log(actor=manager, resident=world.elder, visited_at=at - datetime.timedelta(days=1))
     assert CareVisit.objects.count() == 3
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's in-memory test database locks whole tables across threads",
+)
+@pytest.mark.django_db(transaction=True)
+def test_the_same_visit_sent_twice_at_once_is_stored_once(world):
+    """A double tap: two requests at once, each with its own read of the resident; the
+    resident's row lock lets one store the visit and tells the other."""
+    manager = user(world, MANAGER)
+    at = timezone.now() - datetime.timedelta(minutes=5)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def log():
+        try:
+            stale = Resident.objects.get(pk=world.elder.pk)
+            barrier.wait(timeout=5)
+            care_visit_log(actor=manager, resident=stale, visited_at=at, brought="大米")
+            results.append("ok")
+        except ValidationError as error:
+            results.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=log) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["duplicate", "ok"]
+    assert CareVisit.objects.count() == 1
 
 
 @pytest.mark.parametrize("role", [MANAGER, GRID, OFFICIAL, ADMIN])

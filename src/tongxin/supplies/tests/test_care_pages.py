@@ -233,7 +233,7 @@ def test_the_resident_page_shows_the_care_panel_to_staff_only(world, as_role):
     visit(world.elder, by=user(world, MANAGER), day=days_ago(2), next_due=days_ago(-5), brought="大米、面粉")
     url = reverse("registry:resident", args=[world.elder.pk])
     page = as_role(GRID).get(url).content.decode()
-    assert "探访记录" in page and "带去大米、面粉" in page and days_ago(-5).isoformat() in page
+    assert "探访记录" in page and "带去：大米、面粉" in page and days_ago(-5).isoformat() in page
     assert resident_url(world.elder) in page
     for role in (VOLUNTEER, RESIDENT):
         answer = as_role(role).get(url)
