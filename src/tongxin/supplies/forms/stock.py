@@ -19,7 +19,7 @@ MAX_TEXT = 100
 def parse_quantity(text, *, allow_zero: bool = False) -> Decimal:
     """A quantity as typed ("12", "1,000", "０.５") -> Decimal, checked like the actions check it
     (positive, at most 1,000,000, at most six decimal places); refused with the action's message."""
-    cleaned = unicodedata.normalize("NFKC", str(text or "")).strip().replace(",", "")
+    cleaned = unicodedata.normalize("NFKC", "" if text is None else str(text)).strip().replace(",", "")
     if not cleaned:
         raise ValidationError(_("请填写数量"), code="required")
     try:
