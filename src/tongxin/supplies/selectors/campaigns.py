@@ -107,7 +107,7 @@ def campaign_coverage(campaign: Campaign) -> Coverage:
 
 def campaign_progress(user, campaign: Campaign) -> dict:
     """Progress per building and unit (in the compound's order) and per day and team, over the
-    doors the user sees: four queries whatever the compound's size."""
+    doors the user sees: three queries whatever the compound's size."""
     by_unit = {
         row["unit_id"]: row for row in _visible_visits(user, campaign).values("unit_id").annotate(**_counts())
     }
