@@ -1,8 +1,8 @@
 """JSON API of requests from sealed and isolated homes (mounted at /api/v1/supplies/requests/).
 
 `GET ?compound=&state=` the queue (open ones unless `state` names one), `POST` a request (by a
-resident for their own household, by a worker for a room), `POST {id}/accept|bought|deliver|cannot`
-its state changes (400 with the message when refused: another worker was first, a short stock, a
+resident for their own household, by a worker for a room), `POST {id}/accept|bought` (optional
+`?at=`), `POST {id}/deliver` ({"store", "at"}), `POST {id}/cannot` ({"reason", "at"}): its state changes (400 with the message when refused: another worker was first, a short stock, a
 time before the request), `GET today?compound=` the day's delivery list and the stock it takes.
 """
 
@@ -143,10 +143,6 @@ def create(request, payload: RequestIn):
     return 201, _out(selectors.request_row(user, made.pk) or made)
 
 
-class AcceptIn(Schema):
-    at: datetime.datetime | None = None
-
-
 class DeliverIn(Schema):
     store: int | None = None
     at: datetime.datetime | None = None
@@ -162,16 +158,17 @@ def _row(request, pk: int) -> dict:
 
 
 @router.post("/{request_id}/accept", response=RequestOut, url_name="supplies_request_accept")
-def accept(request, request_id: int, payload: AcceptIn | None = None):
+def accept(request, request_id: int, at: datetime.datetime | None = None):
+    """Take it on (the caller is its assignee); `?at=` when it was accepted, now by default."""
     target = selectors.request_get(request.user, request_id)
-    actions.supply_request_accept(actor=request.user, request=target, at=payload.at if payload else None)
+    actions.supply_request_accept(actor=request.user, request=target, at=at)
     return _row(request, request_id)
 
 
 @router.post("/{request_id}/bought", response=RequestOut, url_name="supplies_request_bought")
-def bought(request, request_id: int, payload: AcceptIn | None = None):
+def bought(request, request_id: int, at: datetime.datetime | None = None):
     target = selectors.request_get(request.user, request_id)
-    actions.supply_request_bought(actor=request.user, request=target, at=payload.at if payload else None)
+    actions.supply_request_bought(actor=request.user, request=target, at=at)
     return _row(request, request_id)
 
 

@@ -268,13 +268,19 @@ def stock_needed(requests, compound, store: Store | None) -> list[Need]:
                 item_id,
                 items[item_id].name,
                 items[item_id].unit,
-                totals[item_id].normalize(),
-                (stock.get(item_id) or Decimal(0)).normalize(),
+                _plain(totals[item_id]),
+                _plain(stock.get(item_id) or Decimal(0)),
             )
             for item_id in totals
         ),
         key=lambda need: need.item,
     )
+
+
+def _plain(value: Decimal) -> Decimal:
+    """12.000000 -> 12 and 10.000000 -> 10 (not 1E+1)."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
 
 
 def own_requests(user):
