@@ -388,3 +388,23 @@ def test_marking_sets_the_visit_time(cw):
         actor=cw.users[VOLUNTEER], visit=_visit(campaign, cw.h102), outcome="refused"
     )
     assert before <= visit.visited_at <= timezone.now()
+
+
+def test_a_round_recorded_afterwards_keeps_its_time_never_ahead(cw):
+    campaign = plan(cw)
+    yesterday = timezone.now() - datetime.timedelta(days=1)
+    visit = campaign_visit_record(
+        actor=cw.users[VOLUNTEER], visit=_visit(campaign, cw.home_a1), outcome="delivered", at=yesterday
+    )
+    assert visit.visited_at == yesterday
+    assert StockMove.objects.get(household=cw.home_a1).at == yesterday
+    assert Household.objects.get(pk=cw.home_a1.pk).occupancy_verified_on == timezone.localdate(yesterday)
+    with pytest.raises(ValidationError) as caught:
+        campaign_visit_record(
+            actor=cw.users[VOLUNTEER],
+            visit=_visit(campaign, cw.h102),
+            outcome="refused",
+            at=timezone.now() + datetime.timedelta(hours=1),
+        )
+    assert "at" in caught.value.message_dict
+    assert _visit(campaign, cw.h102).outcome == "pending"

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -63,7 +63,7 @@ def campaigns(request):
     form = CampaignForm(request.POST or None, compound=compound) if may_plan else None
     if request.method == "POST":
         if not may_plan:
-            return HttpResponse(status=403)
+            raise PermissionDenied
         if form.is_valid():
             try:
                 campaign = campaign_create(actor=user, compound=compound, **form.action_fields())
