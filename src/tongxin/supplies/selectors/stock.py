@@ -114,7 +114,7 @@ def donations_with_lines(user, *, compound_id: int | None = None, since=None, un
     )
 
 
-def _money(value: Decimal) -> str:
+def money(value: Decimal) -> str:
     """5000 -> "5,000"; 5000.5 -> "5,000.50"."""
     text = f"{value:,.2f}"
     return text[:-3] if text.endswith(".00") else text
@@ -129,7 +129,7 @@ def donation_thanks_line(donation: Donation) -> str:
         return _("感谢%(donor)s捐赠%(goods)s（价值%(value)s元）") % {
             "donor": donation.donor,
             "goods": goods,
-            "value": _money(donation.value),
+            "value": money(donation.value),
         }
     return _("感谢%(donor)s捐赠%(goods)s") % {"donor": donation.donor, "goods": goods}
 

@@ -93,7 +93,7 @@ def test_the_donations_page_opens_for_the_stock_keepers(as_role, w, role):
     page = as_role(role).get(page_url(w))
     assert page.status_code == 200
     html = page.content.decode()
-    assert "塞北商贸" in html and "酒精 120瓶" in html and "0471-6923158" in html
+    assert "塞北商贸" in html and "酒精 120瓶" in html and "0471-6923158" in html and "5,000元" in html
 
 
 @pytest.mark.parametrize("role", [VOLUNTEER, RESIDENT])

@@ -50,6 +50,7 @@ def _page(request, compound, form=None, lines=None, status=200):
                 for move in donation.moves.all()
             ],
             "thanks": selectors.donation_thanks_line(donation),
+            "value": selectors.money(donation.value) if donation.value is not None else "",
         }
         for donation in page.object_list
     ]
