@@ -37,7 +37,9 @@ def donation_record(
     donor = donor.strip()
     if not donor:
         raise ValidationError(_("请填写捐赠方"), code="donor_required")
-    if value is not None and not (0 <= value <= MAX_VALUE):
+    if value is not None and not (
+        value.is_finite() and 0 <= value <= MAX_VALUE and value.as_tuple().exponent >= -2
+    ):
         raise ValidationError(_("捐赠价值无效"), code="invalid_value")
     if not lines:
         raise ValidationError(_("请至少填写一项捐赠物资"), code="lines_required")

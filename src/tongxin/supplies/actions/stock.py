@@ -31,6 +31,26 @@ def base_quantity(item: Item, quantity, unit: str | None) -> Decimal:
     return checked_quantity(converted.normalize())
 
 
+MAX_MONEY = Decimal("9999999999.99")
+
+
+def checked_money(value) -> Decimal | None:
+    """An amount in yuan: not negative, at most 9,999,999,999.99, at most two decimal places."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValidationError(_("金额无效"), code="invalid_price")
+    if amount < 0:
+        raise ValidationError(_("金额不能为负"), code="negative_price")
+    if amount > MAX_MONEY or -amount.as_tuple().exponent > 2:
+        raise ValidationError(_("金额最多保留两位小数，且不超过100亿元"), code="invalid_price")
+    return amount
+
+
 def _same_compound(item: Item, *stores: Store) -> None:
     if any(store.compound_id != item.compound_id for store in stores):
         raise ValidationError(_("仓库与物资不属于同一小区"), code="other_compound")
@@ -88,8 +108,7 @@ def stock_in(
     require_compound(actor, item.compound_id)
     _same_compound(item, store)
     amount = base_quantity(item, quantity, unit)
-    if price is not None and price < 0:
-        raise ValidationError(_("金额不能为负"), code="negative_price")
+    price = checked_money(price)
     with transaction.atomic():
         _apply(item=item, store=store, delta=amount)
         return _move(

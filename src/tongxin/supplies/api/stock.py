@@ -139,7 +139,7 @@ class MoveIn(Schema):
     to_store: int | None = Field(None, description="for kind transfer")
     quantity: Quantity
     unit: str | None = Field(None, max_length=10, description="the item's own when left out")
-    price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="for kind in")
+    price: Decimal | None = Field(None, description="for kind in: yuan, two decimal places at most")
     household: int | None = Field(None, description="for out to a household: its id, or")
     room: str | None = Field(None, max_length=40, description='for out to a household: "3-2-301"')
     team: str = Field("", max_length=100)
@@ -319,7 +319,7 @@ class DonationIn(Schema):
     store: int
     donor: str = Field(..., max_length=100)
     contact: str = Field("", max_length=100)
-    value: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    value: Decimal | None = Field(None, description="yuan, two decimal places at most")
     received_at: datetime.datetime | None = None
     note: str = Field("", max_length=200)
     lines: list[DonationLineIn] = Field(..., max_length=50)

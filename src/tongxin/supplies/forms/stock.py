@@ -261,6 +261,8 @@ def add_action_error(form, error: ValidationError) -> None:
         "duplicate_store": "name",
         "donor_required": "donor",
         "invalid_value": "value",
+        "invalid_price": "price",
+        "negative_price": "price",
         "received_in_future": "received_at",
     }
     for single in error.error_list if not hasattr(error, "error_dict") else [error]:
