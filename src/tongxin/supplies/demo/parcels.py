@@ -1,8 +1,8 @@
 """The demo's parcels at 煤田公交小区: couriers' batches logged at the gate by the volunteer
 (volunteer_mt), disinfected there, held exactly the compound's hold time (no settings row: the
 default two hours) and carried in at least two hours after disinfection, as the report tells.
-Yesterday's two batches all handed over but one refused; today's first batch delivered, the
-second still holding, the third just received. Through the module's own actions, deterministic
+Yesterday's two batches all handed over but one refused; today's first batch mostly delivered
+(two ready, waiting for the round), the second still holding, the third just received. Through the module's own actions, deterministic
 (fixed seed), and a second run changes nothing (guarded on the compound's parcels)."""
 
 import datetime
@@ -31,8 +31,9 @@ TRACKING_PREFIX = {"顺丰": "SF", "中通": "ZT", "京东": "JD", "韵达": "YD
 
 
 def _batches(now: datetime.datetime) -> list[dict]:
-    """(courier, parcels, received, minutes to disinfection, minutes after ready to hand over or
-    None) of each batch: yesterday at fixed hours, today in the hours before `now`."""
+    """Each batch's courier, parcel count, reception, minutes to disinfection (None: not yet),
+    minutes after the hold to hand over (None: not yet) and how many are handed over (all by
+    default): yesterday at fixed hours, today in the hours before `now`."""
     local = timezone.localtime(now)
     yesterday = (local - datetime.timedelta(days=1)).replace(second=0, microsecond=0)
     today = local.replace(second=0, microsecond=0)
@@ -51,12 +52,13 @@ def _batches(now: datetime.datetime) -> list[dict]:
             "disinfect": 15,
             "hand": 30,
         },
-        {
+        {  # four handed over, two ready and waiting for the round
             "courier": "京东",
             "count": 6,
             "at": today - datetime.timedelta(minutes=300),
             "disinfect": 20,
             "hand": 40,
+            "handed": 4,
         },
         {
             "courier": "韵达",
@@ -119,7 +121,7 @@ def _story(place, volunteer, now: datetime.datetime) -> None:
         if batch["hand"] is None:
             continue
         handed_at = disinfected_at + hold + datetime.timedelta(minutes=batch["hand"])
-        for index, parcel in enumerate(done):
+        for index, parcel in enumerate(done[: batch.get("handed", len(done))]):
             at = handed_at + datetime.timedelta(minutes=2 * index)
             if not refused:
                 parcel_refuse(actor=volunteer, parcel=parcel, reason=REFUSAL, at=at)
