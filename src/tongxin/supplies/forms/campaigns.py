@@ -37,7 +37,9 @@ class CampaignForm(forms.Form):
     )
     share_quantity = TypedQuantity(label=_("每份数量"))
     share_unit = forms.ChoiceField(label=_("每份单位"), choices=StockUnit.choices)
-    starts_on = forms.DateField(label=_("开始日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label=_("开始日期"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     days = forms.IntegerField(label=_("天数"), min_value=1, max_value=60, initial=3)
     teams = forms.IntegerField(label=_("小组数"), min_value=1, max_value=500, initial=1)
     volunteers = forms.IntegerField(
@@ -47,7 +49,9 @@ class CampaignForm(forms.Form):
     def __init__(self, *args, compound, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].queryset = Item.objects.filter(compound=compound).order_by("name")
-        self.fields["store"].queryset = Store.objects.filter(compound=compound).order_by("name")
+        stores = Store.objects.filter(compound=compound).order_by("name")
+        self.fields["store"].queryset = stores
+        self.fields["store"].initial = stores.values_list("pk", flat=True).first()
         self.fields["starts_on"].initial = timezone.localdate()
 
     def clean_starts_on(self):
