@@ -347,6 +347,6 @@ def test_campaigns_list_query_count_is_pinned(client, cw, django_assert_max_num_
     for index in range(5):
         plan(cw, name=f"第{index}批")
     client = _login(client, cw, MANAGER)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = client.get(reverse("supplies:campaigns"))
     assert len(response.context["campaigns"]) == 5
