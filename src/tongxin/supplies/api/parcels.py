@@ -141,13 +141,10 @@ def _several(user, error: ValidationError) -> list[dict]:
     for items in getattr(error, "error_dict", {}).values():
         for item in items:
             if item.code == "several_households":
-                homes = (
-                    registry_selectors.households_visible(user)
-                    .filter(pk__in=item.params["households"])
-                    .select_related("unit", "building")
-                    .order_by("building__sort_key", "unit__sort_key", "room")
-                )
-                return [{"id": h.pk, "room": selectors.room_label(h)} for h in homes]
+                return [
+                    {"id": pk, "room": room}
+                    for pk, room in selectors.intake_choices(user, item.params["households"])
+                ]
     return []
 
 

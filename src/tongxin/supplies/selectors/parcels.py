@@ -14,9 +14,9 @@ import datetime
 import math
 import re
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -30,13 +30,13 @@ from tongxin.outbreak.rules import active_rules
 from tongxin.outbreak.selectors.areas import areas_with_outlook
 from tongxin.outbreak.status import status_read
 from tongxin.registry import selectors as registry_selectors
+from tongxin.registry.actions import phone_lookup_hash
 from tongxin.registry.models import Building, Compound, Household, Resident
 from tongxin.supplies.models import Parcel, ParcelState
 from tongxin.supplies.selectors.scope import HANDS_OUT, supplies_q
 from tongxin.supplies.selectors.settings import settings_of
 
 OPEN_STATES = (ParcelState.RECEIVED, ParcelState.DISINFECTED)
-DONE_STATES = (ParcelState.DELIVERED, ParcelState.REFUSED)
 DAY_LIST_LIMIT = 500
 MINE_DAYS = 14
 
@@ -76,10 +76,6 @@ def households_for_intake(user, compound: Compound, text: str) -> list[Household
     ("3-2-301", "3号楼2单元301") gives one; a phone gives every household where a resident with that
     phone lives (often one, sometimes several: the page asks which). Raises ValidationError when the
     text is neither or names nobody."""
-    from django.core.exceptions import ValidationError
-
-    from tongxin.registry.actions import phone_lookup_hash
-
     text = (text or "").strip()
     if not text:
         raise ValidationError(_("请填写房号或手机号"), code="lookup_required")
@@ -111,6 +107,17 @@ def households_for_intake(user, compound: Compound, text: str) -> list[Household
     if not found:
         raise ValidationError(_("找不到该房号"), code="unknown_room")
     return found
+
+
+def intake_choices(user, household_ids: list[int]) -> list[tuple[int, str]]:
+    """(id, room) of the households a phone named, in the registry's order, to choose from."""
+    rows = (
+        registry_selectors.households_visible(user)
+        .filter(pk__in=household_ids)
+        .select_related("unit", "building")
+        .order_by("building__sort_key", "unit__sort_key", "room")
+    )
+    return [(home.pk, room_label(home)) for home in rows]
 
 
 def parcels_visible(user):
@@ -453,8 +460,11 @@ def delivery_round(user, compound: Compound, *, now: datetime.datetime | None = 
     return Round(list(buildings.values()), holding, len(ready), settings_of(compound).parcel_hold_minutes)
 
 
-def ready_parcels(user, compound: Compound, *, now: datetime.datetime | None = None) -> list[Parcel]:
-    """The ready parcels of the compound (for the API), in the round's order."""
+def ready_parcels(
+    user, compound: Compound, *, now: datetime.datetime | None = None
+) -> list[tuple[Parcel, Delivery]]:
+    """The ready parcels of the compound with their household's way (for the API), in the round's
+    order."""
     found = delivery_round(user, compound, now=now)
     return [
         (parcel, home.delivery)
@@ -497,10 +507,3 @@ def who(user) -> str:
     if user is None:
         return _("他人")
     return user.full_name or user.username
-
-
-def state_groups(parcels: list) -> dict:
-    groups = defaultdict(list)
-    for parcel in parcels:
-        groups[parcel.state].append(parcel)
-    return groups

@@ -38,6 +38,7 @@ from tongxin.supplies.selectors.parcels import (
     annotate_parcel,
     delivery_modes,
     delivery_round,
+    intake_choices,
     parcel_for_photo,
     parcel_get,
     parcels_of_day,
@@ -139,7 +140,7 @@ def intake(request):
         )
     except ValidationError as error:
         households = _choices(error)
-        choices = _rooms(request.user, households) if households else []
+        choices = intake_choices(request.user, households) if households else []
         _form_error(form, error)
         return _list_page(request, compound, intake=form, choices=choices, status=400)
     messages.success(
@@ -147,18 +148,6 @@ def intake(request):
         _("已登记：%(room)s %(pieces)s件") % {"room": room_label(parcel.household), "pieces": parcel.pieces},
     )
     return redirect(_list_url(compound))
-
-
-def _rooms(user, household_ids: list[int]) -> list[tuple[int, str]]:
-    from tongxin.registry import selectors as registry_selectors
-
-    rows = (
-        registry_selectors.households_visible(user)
-        .filter(pk__in=household_ids)
-        .select_related("unit", "building")
-        .order_by("building__sort_key", "unit__sort_key", "room")
-    )
-    return [(home.pk, room_label(home)) for home in rows]
 
 
 @never_cache
