@@ -210,7 +210,6 @@ def test_the_days_list_groups_by_building_and_flags_short_stock(as_role, w):
     html = page.content.decode()
     assert html.index("1号楼") < html.index("2号楼")
     assert "12桶" in html and "10桶" in html and "库存不足" in html
-    assert 'href="/static/supplies/requests.css"' in html or "requests" in html
 
 
 def test_the_days_list_queries_do_not_grow(as_role, w, django_assert_max_num_queries):
@@ -294,3 +293,23 @@ def test_the_mine_pages_queries_do_not_grow(as_role, w, django_assert_max_num_qu
         ask(w, lines=[(w.water, "", 1, ""), (None, "菜", 1, "")])
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(MINE)
+
+
+def test_delivering_from_the_days_list_goes_back_to_it(as_role, w):
+    _day(w)
+    made = SupplyRequest.objects.filter(household=w.home_a1).get()
+    answer = as_role(VOLUNTEER).post(
+        reverse("supplies:request_deliver", args=[made.pk]), {"store": w.store.pk, "back": "today"}
+    )
+    assert answer.status_code == 302 and answer["Location"] == a(TODAY, w)
+    assert SupplyRequest.objects.get(pk=made.pk).state == "delivered"
+    assert balance(w.water, w.store) == Decimal(6)
+
+
+@pytest.mark.parametrize(("role", "url"), [(MANAGER, QUEUE), (MANAGER, TODAY), (RESIDENT, MINE)])
+def test_pages_hold_no_inline_style_or_script(as_role, w, role, url):
+    _day(w)
+    html = as_role(role).get(a(url, w) if role != RESIDENT else url).content.decode()
+    assert ' style="' not in html
+    assert "<script>" not in html
+    assert "supplies/requests.css" in html
