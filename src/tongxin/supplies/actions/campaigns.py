@@ -312,7 +312,7 @@ def campaign_create(
 
 def _already_marked(visit: CampaignVisit) -> ValidationError:
     fresh = CampaignVisit.objects.select_related("visited_by").get(pk=visit.pk)
-    who = fresh.visited_by.get_full_name() or fresh.visited_by.username if fresh.visited_by else _("他人")
+    who = (fresh.visited_by.get_full_name() or fresh.visited_by.username) if fresh.visited_by else _("他人")
     when = date_format(timezone.localtime(fresh.visited_at), "Y-m-d H:i") if fresh.visited_at else _("刚才")
     return ValidationError(
         _("该户已由%(who)s于 %(when)s 标记为“%(outcome)s”，请刷新后再看")

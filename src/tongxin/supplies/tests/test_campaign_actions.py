@@ -408,3 +408,16 @@ def test_a_round_recorded_afterwards_keeps_its_time_never_ahead(cw):
         )
     assert "at" in caught.value.message_dict
     assert _visit(campaign, cw.h102).outcome == "pending"
+
+
+def test_the_second_is_told_even_when_the_first_account_is_gone(cw):
+    from tongxin.registry.tests.factories import make_user
+
+    campaign = plan(cw)
+    gone = make_user(VOLUNTEER, username="gone", compound=cw.compound_a)
+    stale = _visit(campaign, cw.h102)
+    campaign_visit_record(actor=gone, visit=_visit(campaign, cw.h102), outcome="refused")
+    gone.delete()
+    with pytest.raises(ValidationError) as caught:
+        campaign_visit_record(actor=cw.users[VOLUNTEER], visit=stale, outcome="delivered")
+    assert "他人" in caught.value.messages[0] and "拒收" in caught.value.messages[0]
