@@ -38,7 +38,7 @@ from tongxin.supplies.models import (
     VisitOutcome,
 )
 from tongxin.supplies.selectors.scope import HANDS_OUT, require_compound
-from tongxin.supplies.units import unit_label
+from tongxin.supplies.units import MAX_QUANTITY, unit_label
 
 # Who plans a campaign and corrects a door already marked: the compound's cadres and those over them.
 CAMPAIGN_MANAGERS = frozenset({Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER})
@@ -212,39 +212,44 @@ def campaign_create(
     if errors:
         raise ValidationError(errors)
 
-    households = list(
-        Household.objects.filter(compound=compound)
-        .annotate(
-            people=Count("residents", filter=~Q(residents__presence=Resident.Presence.MOVED_OUT)),
+    with transaction.atomic():  # the households read are the households planned
+        households = list(
+            Household.objects.filter(compound=compound)
+            .annotate(
+                people=Count("residents", filter=~Q(residents__presence=Resident.Presence.MOVED_OUT)),
+            )
+            .values_list("pk", "unit_id", "building_id", "occupancy", "people")
         )
-        .values_list("pk", "unit_id", "building_id", "occupancy", "people")
-    )
-    if not households:
-        raise ValidationError(_("该小区没有登记住户，无法发放"), code="no_households")
-    units = list(
-        Unit.objects.filter(compound=compound)
-        .order_by("building__sort_key", "building__number", "sort_key", "number")
-        .values_list("pk", flat=True)
-    )
-    per_unit: dict[int, int] = {}
-    for _pk, unit_id, *_rest in households:
-        per_unit[unit_id] = per_unit.get(unit_id, 0) + 1
-    planned_units = [unit_id for unit_id in units if per_unit.get(unit_id)]
-    day_of = split_days([per_unit[unit_id] for unit_id in planned_units], days)
+        if not households:
+            raise ValidationError(_("该小区没有登记住户，无法发放"), code="no_households")
+        units = list(
+            Unit.objects.filter(compound=compound)
+            .order_by("building__sort_key", "building__number", "sort_key", "number")
+            .values_list("pk", flat=True)
+        )
+        per_unit: dict[int, int] = {}
+        for _pk, unit_id, *_rest in households:
+            per_unit[unit_id] = per_unit.get(unit_id, 0) + 1
+        planned_units = [unit_id for unit_id in units if per_unit.get(unit_id)]
+        day_of = split_days([per_unit[unit_id] for unit_id in planned_units], days)
 
-    def share_of(people: int) -> Decimal:
-        return share if share_basis == ShareBasis.HOUSEHOLD else share * people
+        def share_of(people: int) -> Decimal:
+            return share if share_basis == ShareBasis.HOUSEHOLD else share * people
 
-    needed = sum((share_of(people) for *_rest, people in households), ZERO)
-    needed_occupied = sum(
-        (
-            share_of(people)
-            for *_rest, occupancy, people in households
-            if occupancy != Household.Occupancy.VACANT
-        ),
-        ZERO,
-    )
-    with transaction.atomic():
+        largest = max(share_of(people) for *_rest, people in households)
+        if largest > MAX_QUANTITY:
+            raise ValidationError(
+                {"share_quantity": _("单户应发数量超过上限 1,000,000")}, code="share_too_large"
+            )
+        needed = sum((share_of(people) for *_rest, people in households), ZERO)
+        needed_occupied = sum(
+            (
+                share_of(people)
+                for *_rest, occupancy, people in households
+                if occupancy != Household.Occupancy.VACANT
+            ),
+            ZERO,
+        )
         campaign = Campaign.objects.create(
             compound=compound,
             name=name,

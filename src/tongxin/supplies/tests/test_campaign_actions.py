@@ -421,3 +421,10 @@ def test_the_second_is_told_even_when_the_first_account_is_gone(cw):
     with pytest.raises(ValidationError) as caught:
         campaign_visit_record(actor=cw.users[VOLUNTEER], visit=stale, outcome="delivered")
     assert "他人" in caught.value.messages[0] and "拒收" in caught.value.messages[0]
+
+
+def test_a_per_person_share_too_large_for_a_household_is_refused(cw):
+    with pytest.raises(ValidationError) as caught:
+        plan(cw, share_basis="person", share_quantity=Decimal(400000), share_unit="kg", total_quantity=1)
+    assert "share_quantity" in caught.value.message_dict  # 3 people × 400,000 kg
+    assert not Campaign.objects.exists()
