@@ -169,3 +169,20 @@ def test_reads_scoped(cw, as_user):
     assert resident.get(reverse("api:supplies_campaign_progress", args=[campaign.pk])).status_code == 403
     grid_doors = as_user(GRID).get(reverse("api:supplies_campaign_doors", args=[campaign.pk])).json()
     assert {d["building"] for d in grid_doors} == {"1"}
+
+
+def test_doors_and_progress_query_counts_do_not_grow(cw, as_user, django_assert_max_num_queries):
+    from tongxin.registry import actions as registry
+
+    for room in range(301, 341):
+        registry.household_ensure(unit=cw.a1u1, room=str(room))
+    campaign = plan(cw)
+    client = as_user(VOLUNTEER)
+    with django_assert_max_num_queries(5):
+        doors = client.get(reverse("api:supplies_campaign_doors", args=[campaign.pk])).json()
+    assert len(doors) == 47
+    with django_assert_max_num_queries(9):
+        progress = client.get(reverse("api:supplies_campaign_progress", args=[campaign.pk])).json()
+    assert progress["totals"]["households"] == 47
+    with django_assert_max_num_queries(4):
+        assert len(client.get(reverse("api:supplies_campaigns"), {"compound": cw.compound_a.pk}).json()) == 1
