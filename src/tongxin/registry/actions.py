@@ -476,8 +476,10 @@ def household_verify_occupancy(
     *, actor, household: Household, occupancy: str, on: datetime.date | None = None
 ) -> Household:
     """Record what was found at the door (a distribution, a visit): someone lives here, or the flat
-    is empty. Occupied: residents still unverified are taken as living here. Vacant: residents not
-    moved out are taken as away (not moved out: the flat may be theirs still)."""
+    is empty. Vacant: residents not moved out are taken as away (not moved out: the flat may be
+    theirs still). Occupied says someone lives here, not who: each resident's presence is left to
+    be verified on their own (`resident_set_presence`), so that a door answered does not make every
+    registered name "living" and expected at the next test round."""
     if occupancy not in Household.Occupancy.values or occupancy == Household.Occupancy.UNKNOWN:
         raise ValidationError(_("未知的入住情况：%(o)s") % {"o": occupancy}, code="invalid_occupancy")
     if actor is not None and (
@@ -488,13 +490,14 @@ def household_verify_occupancy(
     on = on or timezone.localdate()
     if on > timezone.localdate():
         raise ValidationError(_("核实日期不能晚于今天"), code="future_date")
-    if occupancy == Household.Occupancy.OCCUPIED:
-        residents = Resident.objects.filter(household=household, presence=Resident.Presence.UNVERIFIED)
-        presence = Resident.Presence.LIVING
-    else:
-        residents = Resident.objects.filter(household=household).exclude(presence=Resident.Presence.MOVED_OUT)
+    presence = ""
+    changed: list[int] = []
+    if occupancy == Household.Occupancy.VACANT:
         presence = Resident.Presence.AWAY
-    changed = sorted(residents.values_list("pk", flat=True))
+        residents = Resident.objects.filter(household=household).exclude(
+            presence__in=[Resident.Presence.MOVED_OUT, Resident.Presence.AWAY]
+        )
+        changed = sorted(residents.values_list("pk", flat=True))
     if changed:
         Resident.objects.filter(pk__in=changed).update(
             presence=presence,

@@ -20,19 +20,20 @@ def _presence(*residents):
     return [Resident.objects.get(pk=r.pk).presence for r in residents]
 
 
-def test_occupied_makes_unverified_residents_living_and_keeps_the_others(world):
+def test_occupied_marks_the_household_and_leaves_each_residents_presence_to_verify(world):
     volunteer = world.users[Role.VOLUNTEER]
     away = make_resident(world.home_a1, name="王大力")
     resident_set_presence(actor=None, resident=away, presence="away")
+    before = _presence(world.elder, world.child, away)
     household_verify_occupancy(actor=volunteer, household=world.home_a1, occupancy="occupied")
     home = Household.objects.get(pk=world.home_a1.pk)
     assert home.occupancy == "occupied"
     assert home.occupancy_verified_on == timezone.localdate()
-    assert _presence(world.elder, world.child, away) == ["living", "living", "away"]
-    assert Resident.objects.get(pk=world.elder.pk).presence_verified_by == volunteer
+    assert _presence(world.elder, world.child, away) == before
+    assert before[2] == "away"
     row = AuditLog.objects.get(object_type="registry.household", object_id=str(home.pk))
     assert row.actor == volunteer and row.detail["occupancy"] == "occupied"
-    assert row.detail["residents"] == sorted([world.elder.pk, world.child.pk])
+    assert row.detail["residents"] == []
 
 
 def test_vacant_makes_residents_away_but_not_those_moved_out(world):

@@ -6,7 +6,7 @@ from tongxin.supplies.api import campaigns, care, parcels, requests, stock
 
 router = Router(tags=["supplies"])
 router.add_router("/", stock.router)
-router.add_router("/parcels/", parcels.router)
-router.add_router("/requests/", requests.router)
-router.add_router("/campaigns/", campaigns.router)
-router.add_router("/care/", care.router)
+router.add_router("/parcels", parcels.router)
+router.add_router("/requests", requests.router)
+router.add_router("/campaigns", campaigns.router)
+router.add_router("/care", care.router)

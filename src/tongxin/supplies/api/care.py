@@ -97,7 +97,7 @@ def _page(request, select, compound: int, group: str, building: int | None, offs
     }
 
 
-@router.get("/", response=CarePage, url_name="supplies_care")
+@router.get("", response=CarePage, url_name="supplies_care")
 def care_list(
     request,
     compound: int,

@@ -1,6 +1,8 @@
 """The supplies overview: each part's figures for the roles that use it, in a fixed number of
 queries; residents go to their own page, another compound is not found."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -29,7 +31,7 @@ def busy_world(world):
         donor="爱心企业",
         store=w.store,
         lines=[(w.cabbage, 60, "jin")],
-        value=5000,
+        value=Decimal(5000),
     )
     intake(world)
     held(world, minutes_ago=10)

@@ -37,7 +37,7 @@ def test_intake_one_by_room(api, world):
     assert response.status_code == 200, response.content
     (row,) = response.json()["parcels"]
     assert (row["room"], row["pieces"], row["state"], row["has_photo"]) == ("1-1-101", 2, "received", False)
-    assert reverse("api:supplies_parcel_intake") == "/api/v1/supplies/parcels/"
+    assert reverse("api:supplies_parcel_intake") == "/api/v1/supplies/parcels"
 
 
 def test_intake_batch_and_bad_line(api, world):

@@ -13,7 +13,7 @@ from tongxin.supplies.tests.request_helpers import ask, balance, request_world
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/supplies/requests"
-LIST = f"{BASE}/"
+LIST = BASE
 
 
 @pytest.fixture
