@@ -4,6 +4,7 @@ A record outside the user's scope is simply not found: pages and the API answer 
 """
 
 import math
+import re
 import unicodedata
 
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
@@ -144,6 +145,44 @@ def search_is_exact_number(query: str) -> str:
         return "phone" if parse_mobile(text) else ""
     except DocumentError:
         return ""
+
+
+# "3-2-301", "3号楼2单元301", "3栋2单元301室", "A座1单元1201" (after NFKC, spaces removed).
+_ROOM_PART = r"([0-9A-Z]{1,20})"
+ROOM_RE = re.compile(rf"{_ROOM_PART}(?:号楼|号|栋|幢|座|-){_ROOM_PART}(?:单元|-){_ROOM_PART}(?:室|号)?")
+
+
+def parse_room(text: object) -> tuple[str, str, str] | None:
+    """(building, unit, room) from "3-2-301", "3/2/301", "3 2 301", "3号楼2单元301室", full-width
+    alike; None when the text is not a building, a unit and a room."""
+    if not isinstance(text, str) or len(text) > 80:
+        return None
+    cleaned = unicodedata.normalize("NFKC", text).strip().upper()
+    cleaned = re.sub(r"\s*[-/—－–]\s*", "-", cleaned)
+    cleaned = re.sub(r"(?<=[0-9A-Z])\s+(?=[0-9A-Z])", "-", cleaned)  # "3 2 301"
+    cleaned = re.sub(r"\s+", "", cleaned)
+    match = ROOM_RE.fullmatch(cleaned)
+    return (match.group(1), match.group(2), match.group(3)) if match else None
+
+
+def household_by_room(user, compound, text: str) -> Household | None:
+    """The household at "3-2-301" in `compound` (a compound or its id) among those the user sees;
+    None when there is no such room, or the user may not see it (a grid worker's other buildings)."""
+    parts = parse_room(text)
+    if parts is None:
+        return None
+    building, unit, room = parts
+    return (
+        households_visible(user)
+        .filter(
+            compound_id=getattr(compound, "pk", compound),
+            building__number=building,
+            unit__number=unit,
+            room=room,
+        )
+        .select_related("unit__building")
+        .first()
+    )
 
 
 def _room_condition(text: str) -> Q | None:

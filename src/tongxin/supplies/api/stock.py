@@ -168,7 +168,7 @@ def _household(user, item: Item, payload: MoveIn):
     if payload.household is not None:
         return registry_selectors.household_get(user, payload.household)
     if payload.room:
-        household = selectors.household_by_room(user, item.compound_id, payload.room)
+        household = registry_selectors.household_by_room(user, item.compound_id, payload.room)
         if household is None:
             raise ValidationError(
                 {

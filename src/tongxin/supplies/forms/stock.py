@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.registry.selectors import household_by_room, parse_room
 from tongxin.supplies.models import MoveKind, StockUnit
-from tongxin.supplies.selectors.stock import household_by_room, parse_room
 from tongxin.supplies.units import checked_quantity
 
 MAX_TEXT = 100

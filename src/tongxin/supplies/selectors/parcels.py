@@ -32,6 +32,7 @@ from tongxin.outbreak.status import status_read
 from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.actions import phone_lookup_hash
 from tongxin.registry.models import Building, Compound, Household, Resident
+from tongxin.registry.selectors import parse_room
 from tongxin.supplies.models import Parcel, ParcelState
 from tongxin.supplies.selectors.scope import HANDS_OUT, supplies_q
 from tongxin.supplies.selectors.settings import settings_of
@@ -39,22 +40,6 @@ from tongxin.supplies.selectors.settings import settings_of
 OPEN_STATES = (ParcelState.RECEIVED, ParcelState.DISINFECTED)
 DAY_LIST_LIMIT = 500
 MINE_DAYS = 14
-
-# "3-2-301", "3号楼2单元301", "3栋2单元301室", "A座1单元1201" (after NFKC, spaces removed).
-_PART = r"([0-9A-Z]{1,20})"
-ROOM_RE = re.compile(rf"{_PART}(?:号楼|号|栋|幢|座|-){_PART}(?:单元|-){_PART}(?:室|号)?")
-
-
-def parse_room(text: object) -> tuple[str, str, str] | None:
-    """(building, unit, room) from "3-2-301" or "3号楼2单元301"; None when the text is no room."""
-    if not isinstance(text, str) or len(text) > 80:
-        return None
-    cleaned = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
-    cleaned = cleaned.replace("—", "-").replace("－", "-").replace("–", "-")
-    match = ROOM_RE.fullmatch(cleaned)
-    if match is None:
-        return None
-    return match.group(1), match.group(2), match.group(3)
 
 
 def parse_phone(text: object) -> str:

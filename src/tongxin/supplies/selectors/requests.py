@@ -305,20 +305,6 @@ def household_requests(user, household: Household):
     )
 
 
-def household_by_room(user, compound, text: str) -> Household | None:
-    """The household of "3-2-301" (or "3号楼2单元301室", "3 2 301") among those `user` sees."""
-    cleaned = (text or "").replace("号楼", "-").replace("单元", "-").replace("室", "")
-    parts = [p for p in cleaned.replace(" ", "-").replace("/", "-").split("-") if p]
-    if len(parts) != 3 or any(len(p) > 20 for p in parts):
-        return None
-    return (
-        registry_selectors.households_visible(user)
-        .filter(compound=compound, building__number=parts[0], unit__number=parts[1], room=parts[2])
-        .select_related("unit__building")
-        .first()
-    )
-
-
 def stores_of(user, compound) -> list[Store]:
     return list(Store.objects.filter(supplies_q(user), compound=compound).order_by("name"))
 

@@ -1,6 +1,5 @@
 """Balances, history and the low-stock alert, scoped to the acting user's compounds."""
 
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -9,7 +8,6 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.models import Household
 from tongxin.supplies.models import Balance, Donation, Item, StockMove, Store
 from tongxin.supplies.selectors.scope import supplies_q
@@ -140,32 +138,6 @@ def donation_thanks(user, compound, since=None, until=None) -> list[str]:
     compound_id = getattr(compound, "pk", compound)
     rows = donations_with_lines(user, compound_id=compound_id, since=since, until=until)
     return [donation_thanks_line(donation) for donation in reversed(list(rows))]
-
-
-def parse_room(text: str) -> tuple[str, str, str] | None:
-    """ "3-2-301", "3号楼2单元301室", full-width digits or spaces alike -> ("3", "2", "301");
-    None when the text is not a building, a unit and a room."""
-    text = unicodedata.normalize("NFKC", text or "").replace(" ", "").upper()
-    text = text.replace("号楼", "-").replace("栋", "-").replace("单元", "-").replace("室", "")
-    parts = [part for part in text.replace("—", "-").replace("－", "-").split("-") if part]
-    if len(parts) != 3 or any(len(part) > 20 for part in parts):
-        return None
-    return parts[0], parts[1], parts[2]
-
-
-def household_by_room(user, compound_id: int, room: str) -> Household | None:
-    """The household at "3-2-301" in the compound, among those the user sees; None when there is
-    no such room (or the user may not see it: a grid worker sees only his buildings)."""
-    parts = parse_room(room)
-    if parts is None:
-        return None
-    building, unit, number = parts
-    return (
-        registry_selectors.households_visible(user)
-        .filter(compound_id=compound_id, unit__building__number=building, unit__number=unit, room=number)
-        .select_related("unit__building")
-        .first()
-    )
 
 
 def room_of(household: Household | None) -> str:

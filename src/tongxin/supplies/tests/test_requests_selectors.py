@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tongxin.registry import actions as registry_actions
+from tongxin.registry import selectors as registry_selectors
 from tongxin.supplies.actions import requests as actions
 from tongxin.supplies.actions.stock import stock_in
 from tongxin.supplies.models import Item
@@ -117,13 +118,13 @@ def test_a_resident_sees_only_their_households_requests(w):
 
 @pytest.mark.parametrize("text", ["1-1-101", "1号楼1单元101室", "1 1 101", "1/1/101"])
 def test_the_room_is_found_in_the_usual_ways(w, text):
-    assert selectors.household_by_room(w.manager, w.compound_a, text) == w.home_a1
+    assert registry_selectors.household_by_room(w.manager, w.compound_a, text) == w.home_a1
 
 
 def test_a_room_outside_the_users_scope_or_malformed_is_not_found(w):
-    assert selectors.household_by_room(user(w, GRID), w.compound_a, "2-1-201") is None
-    assert selectors.household_by_room(w.manager, w.compound_a, "101") is None
-    assert selectors.household_by_room(w.manager, w.compound_b, "1-1-101") is None
+    assert registry_selectors.household_by_room(user(w, GRID), w.compound_a, "2-1-201") is None
+    assert registry_selectors.household_by_room(w.manager, w.compound_a, "101") is None
+    assert registry_selectors.household_by_room(w.manager, w.compound_b, "1-1-101") is None
 
 
 def test_late_is_computed_per_request(w):

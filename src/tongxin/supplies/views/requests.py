@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from tongxin.accounts.models import Role
 from tongxin.core.audit import client_ip
 from tongxin.core.pages import compound_choice, int_param, place_filters
+from tongxin.registry import selectors as registry_selectors
 from tongxin.supplies.actions import requests as actions
 from tongxin.supplies.forms.requests import AskForm, CannotForm, DeliverForm, PhoneRequestForm
 from tongxin.supplies.models import Item, RequestKind, RequestState
@@ -125,7 +126,7 @@ def create(request):
         raise Http404
     form = PhoneRequestForm(request.POST, items=_items(compound))
     if form.is_valid():
-        household = selectors.household_by_room(user, compound, form.cleaned_data["room"])
+        household = registry_selectors.household_by_room(user, compound, form.cleaned_data["room"])
         if household is None:
             form.add_error("room", _("找不到该房号（或不在您负责的范围内）"))
         else:
@@ -288,7 +289,6 @@ def mine(request):
     user = request.user
     if user.role != Role.RESIDENT:
         return redirect("supplies:requests")
-    from tongxin.registry import selectors as registry_selectors
 
     household = registry_selectors.household_get(user, user.household_id) if user.household_id else None
     form = AskForm(initial={"kind": request.GET.get("kind", "")})
