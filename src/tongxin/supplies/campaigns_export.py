@@ -6,31 +6,9 @@ import io
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
+from tongxin.core.spreadsheets import cell as _cell
 from tongxin.supplies.units import unit_label
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-TEXT = "@"
-
-
-def safe_text(value):
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith(FORMULA_STARTS):
-            value = "'" + value  # a note typed as "=HYPERLINK(…)" stays text
-    return value
-
-
-def _cell(sheet, value, *, bold=False, text=False) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=safe_text(value) if value not in (None, "") else None)
-    if bold:
-        cell.font = Font(bold=True)
-    elif text:
-        cell.number_format = TEXT
-    return cell
 
 
 def write_doors(rows, *, campaign, day, team) -> bytes:

@@ -10,25 +10,8 @@ import io
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
-TEXT = "@"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(sheet, value, *, bold: bool = False, text: bool = False) -> WriteOnlyCell:
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith(FORMULA_STARTS):
-            value = "'" + value
-    cell = WriteOnlyCell(sheet, value=value if value not in (None, "") else None)
-    if bold:
-        cell.font = Font(bold=True)
-    elif text:
-        cell.number_format = TEXT
-    return cell
+from tongxin.core.spreadsheets import cell as safe_cell
 
 
 def write_day_list(day, *, compound) -> bytes:

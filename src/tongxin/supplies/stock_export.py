@@ -12,30 +12,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
+from tongxin.core.spreadsheets import cell
 from tongxin.supplies.selectors.stock import room_of
 from tongxin.supplies.units import unit_label
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUANTITY_FORMAT = "0.######"
 
 
-def safe_text(value: str) -> str:
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def _cell(sheet, value, *, bold: bool = False) -> WriteOnlyCell:
-    if isinstance(value, str):
-        value = safe_text(value)
-    elif isinstance(value, Decimal):
+    if isinstance(value, Decimal):
         value = float(value.normalize())
-    cell = WriteOnlyCell(sheet, value=value if value not in (None, "") else None)
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
+    return cell(sheet, value, bold=bold)
 
 
 def _save(workbook) -> bytes:

@@ -11,10 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
-TEXT = "@"
+from tongxin.core import spreadsheets
+
 TEXT_COLUMNS = ("building", "unit", "room", "phone")
 
 
@@ -31,21 +30,8 @@ def columns(*, phones: bool) -> list[tuple[str, str]]:
     return cols
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(sheet, key: str, value, *, bold: bool = False) -> WriteOnlyCell:
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith(FORMULA_STARTS):
-            # A name typed as "=HYPERLINK(…)" must stay text: Excel would run it on opening.
-            value = "'" + value
-    cell = WriteOnlyCell(sheet, value=value if value not in (None, "") else None)
-    if bold:
-        cell.font = Font(bold=True)
-    elif key in TEXT_COLUMNS:
-        cell.number_format = TEXT
-    return cell
+    return spreadsheets.cell(sheet, value, bold=bold, text=key in TEXT_COLUMNS)
 
 
 def write_missed(rows, *, round_, compound, phones: bool) -> bytes:

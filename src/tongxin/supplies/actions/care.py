@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tongxin.core import spreadsheets
 from tongxin.core.audit import audit
 from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.models import Compound, Resident
@@ -116,27 +117,11 @@ def care_visit_log(
 
 # -- the overdue list as .xlsx -------------------------------------------------------------------
 
-TEXT = "@"
 TEXT_COLUMNS = ("building", "unit", "room", "phone")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(sheet, key: str, value, *, bold: bool = False):
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith(FORMULA_STARTS):
-            # A name or note typed as "=HYPERLINK(…)" stays text: Excel would run it on opening.
-            value = "'" + value
-    cell = WriteOnlyCell(sheet, value=value if value not in (None, "") else None)
-    if bold:
-        cell.font = Font(bold=True)
-    elif key in TEXT_COLUMNS:
-        cell.number_format = TEXT
-    return cell
+    return spreadsheets.cell(sheet, value, bold=bold, text=key in TEXT_COLUMNS)
 
 
 def _tags(resident: Resident) -> str:

@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tongxin.core.spreadsheets import FORMULA_STARTS, safe_text
 from tongxin.registry.selectors import household_by_room, parse_room
 from tongxin.supplies.forms.stock import StockInForm, StockOutForm, parse_quantity
 from tongxin.supplies.models import StockUnit
 from tongxin.supplies.selectors.stock import items_of, stores_of
-from tongxin.supplies.stock_export import FORMULA_STARTS, safe_text
 from tongxin.supplies.tests.helpers import GRID, MANAGER, OFFICIAL, stock_world, user
 
 FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
