@@ -21,6 +21,7 @@ from tongxin.core.pages import compound_choice, int_param
 from tongxin.supplies.actions.campaigns import (
     CAMPAIGN_MANAGERS,
     FINAL,
+    campaign_close,
     campaign_create,
     campaign_doors_export,
     campaign_visit_record,
@@ -99,8 +100,25 @@ def campaign(request, pk: int):
         "vacant": door_list(user, found, outcomes=[VisitOutcome.VACANT]),
         "come_back": door_list(user, found, outcomes=[VisitOutcome.NOBODY_HOME]),
         "map_url": reverse("registry:compound", args=[found.compound_id]) + f"?measure={MEASURE_KEY}",
+        "may_close": user.role in CAMPAIGN_MANAGERS and found.closed_at is None,
     }
     return render(request, "supplies/campaigns/detail.html", context)
+
+
+@login_required
+@require_POST
+def campaign_end(request, pk: int):
+    """A cadre ends the campaign: its doors take no more marks."""
+    user = request.user
+    require_hands_out(user)
+    found = campaign_get(user, pk)
+    try:
+        campaign_close(actor=user, campaign=found)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("该发放已结束，不再登记上门结果"))
+    return redirect("supplies:campaign", found.pk)
 
 
 def _day(request, campaign) -> datetime.date | None:
@@ -232,6 +250,7 @@ def campaign_doors_xlsx(request, pk: int):
 urlpatterns = [
     path("campaigns/", campaigns, name="campaigns"),
     path("campaigns/<int:pk>/", campaign, name="campaign"),
+    path("campaigns/<int:pk>/close/", campaign_end, name="campaign_close"),
     path("campaigns/<int:pk>/doors/", campaign_doors, name="campaign_doors"),
     path("campaigns/<int:pk>/doors.xlsx", campaign_doors_xlsx, name="campaign_doors_xlsx"),
     path("campaigns/visits/<int:pk>/", campaign_visit, name="campaign_visit"),
