@@ -35,9 +35,13 @@ def parcel_counts(user, compound: Compound) -> dict:
     )
 
 
-def donation_figures(user, compound: Compound, days: int = 7) -> dict:
-    figures = stock.donations(user, compound_id=compound.pk, since=_since(days)).aggregate(
-        count=Count("pk"), value=Sum("value"), unthanked=Count("pk", filter=Q(thanked=False))
+def donation_figures(user, compound: Compound, days: int = 30) -> dict:
+    """Donations received in the last `days` days and their value; those not yet thanked, ever."""
+    since = _since(days)
+    figures = stock.donations(user, compound_id=compound.pk).aggregate(
+        count=Count("pk", filter=Q(received_at__gte=since)),
+        value=Sum("value", filter=Q(received_at__gte=since)),
+        unthanked=Count("pk", filter=Q(thanked=False)),
     )
     figures["value"] = figures["value"] or Decimal(0)
     figures["days"] = days

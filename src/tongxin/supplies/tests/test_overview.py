@@ -1,12 +1,14 @@
 """The supplies overview: each part's figures for the roles that use it, in a fixed number of
 queries; residents go to their own page, another compound is not found."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tongxin.accounts.models import Role
 from tongxin.supplies.actions.donations import donation_record
@@ -87,3 +89,20 @@ def test_the_overview_does_not_grow_with_the_data(world):
         ask(w, lines=[], kind="other", detail="买菜", hours_ago=30)
     assert queries_of_the_page(manager) == before <= 30
     assert [item.name for item in page(manager).context["low_stock"]] == ["桶装水"]
+
+
+def test_donations_count_the_last_thirty_days_and_every_one_not_yet_thanked(world):
+    w = request_world(world)
+    old = timezone.now() - datetime.timedelta(days=40)
+    for received_at in (old, timezone.now() - datetime.timedelta(days=20)):
+        donation_record(
+            actor=w.manager,
+            compound=w.compound_a,
+            donor="爱心企业",
+            store=w.store,
+            lines=[(w.cabbage, 10, "kg")],
+            value=Decimal(100),
+            received_at=received_at,
+        )
+    figures = page(world.users[Role.COMPOUND_MANAGER]).context["donations"]
+    assert (figures["count"], figures["value"], figures["unthanked"], figures["days"]) == (1, 100, 2, 30)
