@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tongxin.accounts.models import Role
+from tongxin.registry.tests.factories import make_user
 from tongxin.supplies.models import Parcel, ParcelState
 from tongxin.supplies.tests import browser_helpers
 from tongxin.supplies.tests.parcel_helpers import _media, held
@@ -114,3 +115,43 @@ def test_a_volunteer_logs_disinfects_and_delivers_parcels(world, phones):
     assert ready.handed_at >= ready.ready_at
     gate.assert_fits()
     gate.assert_clean()
+
+
+def test_two_volunteers_on_one_parcel_the_second_is_told_in_the_row(world, phones):
+    """One refuses it at the door (reason typed in the row's 拒收), the other, whose page was
+    loaded before, taps deliver: his row must say who refused it and show it refused, not stay
+    silent with its buttons."""
+    volunteer = world.users[Role.VOLUNTEER]
+    make_user(Role.VOLUNTEER, username="volunteer2", compound=world.compound_a)
+    parcel = held(world, world.home_a1, minutes_ago=settings.TONGXIN_PARCEL_HOLD_MINUTES + 5)
+    round_url = f"/supplies/parcels/round/?compound={world.compound_a.pk}"
+    first, second = phones("volunteer"), phones("volunteer2")
+    first.open(round_url)
+    second.open(round_url)
+    row = f"#parcel-{parcel.pk}"
+
+    first.page.locator(row).locator("summary", has_text="拒收").tap()
+    first.page.locator(row).locator("input[name=reason]").fill("家中无人认领")
+    first.page.locator(row).get_by_role("button", name="确认拒收").tap()
+    first.page.wait_for_selector(f"{row}.state-refused")
+    assert first.page.locator(f"{row} .row-done").inner_text() == "已拒收"
+    parcel.refresh_from_db()
+    assert (parcel.state, parcel.handed_by, parcel.refusal_reason) == (
+        ParcelState.REFUSED,
+        volunteer,
+        "家中无人认领",
+    )
+
+    second.expect_refusal(400)
+    second.page.locator(row).locator("form[hx-post$='/deliver/'] button").tap()
+    second.page.wait_for_selector(f"{row} [role=alert]")
+    alert = second.page.locator(f"{row} [role=alert]").inner_text()
+    assert f"已由{volunteer}于" in alert and "“拒收”" in alert, alert
+    assert "state-refused" in second.page.locator(row).get_attribute("class")
+    assert second.page.locator(f"{row} button").count() == 0
+    assert second.page.url == f"{second.base_url}{round_url}"
+    parcel.refresh_from_db()
+    assert (parcel.state, parcel.handed_by) == (ParcelState.REFUSED, volunteer)
+    second.assert_fits()
+    first.assert_clean()
+    second.assert_clean()

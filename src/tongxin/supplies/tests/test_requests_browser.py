@@ -88,3 +88,37 @@ def test_a_resident_asks_for_medicine_and_a_worker_delivers_it(world, phones):
     assert f"{delivered} 已送达" in card.locator(".muted").inner_text()
     resident.assert_clean()
     worker.assert_clean()
+
+
+def test_two_workers_on_one_request_the_second_is_told_in_the_row(world, phones):
+    """Both load the queue; the manager accepts the request; the grid worker, a moment later,
+    taps 受理 on his stale row: it must tell him and show who has it now, not stay silent with its
+    button."""
+    manager = world.users[Role.COMPOUND_MANAGER]
+    from tongxin.supplies.tests.helpers import stock_world
+    from tongxin.supplies.tests.request_helpers import ask
+
+    asked = ask(stock_world(world), kind="water", actor=manager)
+    queue_url = f"/supplies/requests/?compound={world.compound_a.pk}"
+    first, second = phones("manager"), phones("grid")
+    first.open(queue_url)
+    second.open(queue_url)
+    row = f"#request-{asked.pk}"
+
+    first.page.locator(row).get_by_role("button", name="受理").tap()
+    first.page.wait_for_selector(f"{row}.state-accepted")
+
+    second.expect_refusal(400)
+    second.page.locator(row).get_by_role("button", name="受理").tap()
+    second.page.wait_for_selector(f"{row} [role=alert]")
+    alert = second.page.locator(f"{row} [role=alert]").inner_text()
+    assert alert == "该需求当前为“已受理”，不能受理"
+    assert f"负责人：{manager}" in second.page.locator(row).inner_text()
+    assert "state-accepted" in second.page.locator(row).get_attribute("class")
+    assert second.page.locator(row).get_by_role("button", name="受理").count() == 0
+    assert second.page.url == f"{second.base_url}{queue_url}"
+    asked.refresh_from_db()
+    assert (asked.state, asked.assignee) == (RequestState.ACCEPTED, manager)
+    second.assert_fits()
+    first.assert_clean()
+    second.assert_clean()
