@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tongxin.accounts.models import Role
-from tongxin.registry.tests.factories import make_user
+from tongxin.registry.tests.factories import make_resident, make_user
 from tongxin.supplies.models import Parcel, ParcelState
 from tongxin.supplies.tests import browser_helpers
 from tongxin.supplies.tests.parcel_helpers import _media, held
@@ -155,3 +155,26 @@ def test_two_volunteers_on_one_parcel_the_second_is_told_in_the_row(world, phone
     second.assert_fits()
     first.assert_clean()
     second.assert_clean()
+
+
+def test_a_phone_of_two_households_asks_which_one(world, phones):
+    """王秀兰's phone is also a relative's in 2-1-201: the page asks which home, the volunteer taps
+    one and logs again, and the parcel is that home's."""
+    make_resident(world.home_a2, name="亲属", phone="13812345678")
+    gate = phones("volunteer")
+    page = gate.open(f"/supplies/parcels/?compound={world.compound_a.pk}")
+    log_parcel(gate, "13812345678", courier="京东", tracking="JD4004", status=400)
+    choice = page.locator("fieldset.household-choice")
+    assert choice.locator("legend").inner_text() == "该手机号对应多户，请选择一户"
+    assert [label.inner_text().strip() for label in choice.locator("label").all()] == ["1-1-101", "2-1-201"]
+    assert not Parcel.objects.exists()
+    gate.assert_fits()
+    choice.locator("label", has_text="2-1-201").tap()
+    assert page.locator("input[name=lookup]").input_value() == "13812345678"
+    with page.expect_navigation():
+        page.locator("section.parcel-intake form").first.locator("button[type=submit]").tap()
+    assert "已登记：2-1-201 1件" in page.locator(".messages").inner_text()
+    parcel = Parcel.objects.get()
+    assert (parcel.household, parcel.tracking_number, parcel.courier) == (world.home_a2, "JD4004", "京东")
+    assert page.locator(f"#parcel-{parcel.pk} .room").inner_text() == "2-1-201"
+    gate.assert_clean()
