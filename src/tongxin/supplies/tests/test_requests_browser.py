@@ -9,6 +9,8 @@ from django.utils import timezone
 from tongxin.accounts.models import Role
 from tongxin.supplies.models import RequestKind, RequestState, SupplyRequest
 from tongxin.supplies.tests import browser_helpers
+from tongxin.supplies.tests.helpers import stock_world
+from tongxin.supplies.tests.request_helpers import ask, balance, request_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -95,9 +97,6 @@ def test_two_workers_on_one_request_the_second_is_told_in_the_row(world, phones)
     taps 受理 on his stale row: it must tell him and show who has it now, not stay silent with its
     button."""
     manager = world.users[Role.COMPOUND_MANAGER]
-    from tongxin.supplies.tests.helpers import stock_world
-    from tongxin.supplies.tests.request_helpers import ask
-
     asked = ask(stock_world(world), kind="water", actor=manager)
     queue_url = f"/supplies/requests/?compound={world.compound_a.pk}"
     first, second = phones("manager"), phones("grid")
@@ -122,3 +121,58 @@ def test_two_workers_on_one_request_the_second_is_told_in_the_row(world, phones)
     second.assert_fits()
     first.assert_clean()
     second.assert_clean()
+
+
+def test_medicine_without_its_name_is_sent_back_with_nothing_written(world, phones):
+    resident = phones("resident")
+    page = resident.open("/supplies/mine/requests/")
+    page.locator("label.ask-kind", has_text="药品").tap()
+    resident.expect_refusal(400)
+    with page.expect_navigation() as navigation:
+        page.locator("form.ask button[type=submit]").tap()
+    assert navigation.value.status == 400
+    assert page.locator("form.ask .errorlist").inner_text() == "请注明需要哪种药品"
+    assert page.locator("label.ask-kind", has_text="药品").locator("input").is_checked(), "the choice is kept"
+    assert not SupplyRequest.objects.exists()
+    resident.assert_fits()
+    resident.assert_clean()
+
+
+def test_water_is_delivered_from_the_store_chosen_in_the_row(world, phones):
+    """A resident asks for 2 buckets of water; the manager picks the empty store first and is told
+    in the row that it is short (nothing taken), then the store that has it: delivered, its stock
+    down by 2."""
+    w = request_world(world)
+    resident = phones("resident")
+    page = resident.open("/supplies/mine/requests/")
+    page.locator("label.ask-kind", has_text="饮用水").tap()
+    page.locator("input[name=quantity]").fill("2")
+    with page.expect_navigation():
+        page.locator("form.ask button[type=submit]").tap()
+    asked = SupplyRequest.objects.get()
+    line = asked.lines.get()
+    assert (asked.kind, line.item, line.quantity, line.unit) == (RequestKind.WATER, w.water, 2, "bucket")
+
+    manager = phones("manager")
+    queue = manager.open(f"/supplies/requests/?compound={world.compound_a.pk}")
+    row = f"#request-{asked.pk}"
+    queue.locator(row).get_by_role("button", name="受理").tap()
+    queue.wait_for_selector(f"{row}.state-accepted")
+    store = queue.locator(f"{row} select[name=store]")
+    store.select_option(label=w.depot.name)
+    manager.expect_refusal(400)
+    queue.locator(row).get_by_role("button", name="已送达").tap()
+    queue.wait_for_selector(f"{row} [role=alert]")
+    assert queue.locator(f"{row} [role=alert]").inner_text().startswith(f"库存不足：{w.depot.name}的桶装水")
+    assert SupplyRequest.objects.get().state == RequestState.ACCEPTED
+    assert (balance(w.water, w.store), balance(w.water, w.depot)) == (10, 0)
+
+    queue.locator(f"{row} select[name=store]").select_option(label=w.store.name)
+    queue.locator(row).get_by_role("button", name="已送达").tap()
+    queue.wait_for_selector(f"{row}.state-delivered")
+    assert queue.locator(f"{row} [role=alert]").count() == 0
+    assert SupplyRequest.objects.get().state == RequestState.DELIVERED
+    assert balance(w.water, w.store) == 8
+    manager.assert_fits()
+    resident.assert_clean()
+    manager.assert_clean()
