@@ -68,6 +68,7 @@ MAX_LINES = 20
 DETAIL_MAX = 500
 REASON_MAX = 200
 SOURCE_MAX = 50
+OLDEST = datetime.timedelta(days=365)
 # Who moves a request on: the team and volunteers accept, buy and deliver; only the team (not a
 # volunteer) closes one as impossible.
 MOVERS = HANDS_OUT
@@ -100,6 +101,8 @@ def _checked_time(at: datetime.datetime | None, now: datetime.datetime, label: s
         raise ValidationError(_("%(label)s缺少时区") % {"label": label}, code="naive_time")
     if at > now:
         raise ValidationError(_("%(label)s不能晚于现在") % {"label": label}, code="future_time")
+    if at < now - OLDEST:
+        raise ValidationError(_("%(label)s不能早于一年前") % {"label": label}, code="too_old")
     return at
 
 
@@ -170,6 +173,13 @@ def supply_request_create(
     if actor.role == Role.RESIDENT:
         if via not in (None, SupplyRequest.Via.RESIDENT):
             raise ValidationError(_("居民只能为本户提交需求"), code="invalid_via")
+        # The queue is served oldest first and a source is another module's hand-over key: a
+        # household backdating its request would jump the queue, and one naming a source would
+        # take (or block) the hand-over of someone else's request.
+        if asked_at is not None:
+            raise ValidationError(_("居民提交的需求以提交时间为准"), code="asked_at_not_allowed")
+        if source:
+            raise ValidationError(_("居民不能填写关联诉求编号"), code="source_not_allowed")
         via = SupplyRequest.Via.RESIDENT
     else:
         via = via or SupplyRequest.Via.PHONE

@@ -35,11 +35,12 @@ def _lines_prefetch() -> Prefetch:
 
 
 def _contacts_prefetch(user) -> Prefetch:
-    return Prefetch(
-        "household__residents",
-        registry_selectors.residents_visible(user).exclude(presence="moved_out").order_by("id"),
-        to_attr="members",
-    )
+    """The household's members whose masked phone the team calls: none for a volunteer, to whom
+    the registry shows no phone, masked or not (`user.may_see_full_data`)."""
+    members = registry_selectors.residents_visible(user).exclude(presence="moved_out").order_by("id")
+    if not user.may_see_full_data:
+        members = members.none()
+    return Prefetch("household__residents", members, to_attr="members")
 
 
 def contact_phone(request: SupplyRequest) -> str:

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from tongxin.core.scoping import scope_q
 from tongxin.registry.models import Household
 from tongxin.supplies.models import Balance, Donation, Item, StockMove, Store
 from tongxin.supplies.selectors.scope import supplies_q
@@ -43,10 +44,15 @@ def _balance_rows(rows) -> list[BalanceRow]:
 
 
 def item_history(user, *, item_id: int):
-    """The moves of one item, newest first; none for an item outside the user's area."""
+    """The moves of one item, newest first; none for an item outside the user's area. A move's
+    household is there only when the user sees it: a grid worker keeps the compound's stock but
+    sees the rooms served (who was given medicine) of his buildings only; other moves have
+    `household` None."""
+    seen = Household.objects.filter(scope_q(user, "household")).select_related("unit__building")
     return (
         StockMove.objects.filter(supplies_q(user, "item__"), item_id=item_id)
-        .select_related("store", "other_store", "household__unit__building", "donation", "by")
+        .select_related("store", "other_store", "donation", "by")
+        .prefetch_related(Prefetch("household", queryset=seen))
         .order_by("-at", "-pk")
     )
 

@@ -21,14 +21,15 @@ def request_world(world, *, water: int = 10):
     return w
 
 
-def ask(w, *, household=None, kind="water", lines=None, actor=None, hours_ago: float = 1, **extra):
-    """A request for `household` (home_a1) asked `hours_ago`, with a line of 2 buckets by default."""
+def ask(w, *, household=None, kind="water", lines=None, actor=None, hours_ago: float | None = 1, **extra):
+    """A request for `household` (home_a1) asked `hours_ago` (None: now, as a resident asks), with
+    a line of 2 buckets by default."""
     return supply_request_create(
         actor=actor or w.manager,
         household=household or w.home_a1,
         kind=kind,
         lines=[(w.water, "", 2, "bucket")] if lines is None else lines,
-        asked_at=timezone.now() - datetime.timedelta(hours=hours_ago),
+        asked_at=None if hours_ago is None else timezone.now() - datetime.timedelta(hours=hours_ago),
         **extra,
     )
 

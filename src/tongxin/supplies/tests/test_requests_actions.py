@@ -53,7 +53,7 @@ def test_a_worker_logs_a_request_by_phone_with_its_lines_and_an_audit_row(w):
 
 def test_a_resident_asks_for_their_own_household_only(w):
     resident = user(w, RESIDENT)
-    made = ask(w, actor=resident, lines=[])
+    made = ask(w, actor=resident, lines=[], hours_ago=None)
     assert (made.via, made.household, made.asked_by) == ("resident", w.home_a1, resident)
     with pytest.raises(Http404):
         ask(w, actor=resident, household=w.home_a2)
