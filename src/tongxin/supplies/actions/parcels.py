@@ -30,6 +30,7 @@ from tongxin.supplies.selectors.settings import settings_of
 
 MAX_PIECES = 99
 MAX_BATCH = 200
+MAX_ID = 2**63 - 1
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 PHOTO_KINDS = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
@@ -344,6 +345,8 @@ def _visible(actor, parcel_ids) -> list[Parcel]:
         ids = sorted({int(pk) for pk in parcel_ids})
     except (TypeError, ValueError):
         raise Http404 from None
+    if any(not 0 < pk <= MAX_ID for pk in ids):  # no such parcel, and too large for the database
+        raise Http404
     if not ids:
         raise ValidationError(_("请选择要消杀的快递"), code="nothing_selected")
     if len(ids) > MAX_BATCH:

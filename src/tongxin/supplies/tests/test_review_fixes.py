@@ -136,3 +136,43 @@ def test_a_volunteer_sees_no_phone_on_the_request_lists(w, client):
     _login(client, w, MANAGER)
     page = client.get(reverse("supplies:requests") + compound).content.decode()
     assert "138****5678" in page
+
+
+# -- "next" that is not a path, ids too large for the database: 500s ---------------------------------
+
+
+@pytest.fixture
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.mark.usefixtures("_media")
+def test_a_parcel_refused_with_a_next_that_is_not_a_path_goes_back_to_the_round(w, client):
+    from tongxin.supplies.tests.parcel_helpers import held
+
+    parcel = held(w, minutes_ago=200)
+    _login(client, w, VOLUNTEER)
+    answer = client.post(
+        reverse("supplies:parcel_refuse", args=[parcel.pk]), {"reason": "不要了", "next": "abc"}
+    )
+    assert answer.status_code == 302
+    assert answer["Location"] == f"{reverse('supplies:parcel_round')}?compound={w.compound_a.pk}"
+
+
+def test_a_care_visit_logged_with_a_next_that_is_not_a_path_stays_on_the_resident(w, client):
+    _login(client, w, MANAGER)
+    here = reverse("supplies:care_resident", args=[w.elder.pk])
+    answer = client.post(here, {"brought": "大米", "next": "abc"})
+    assert answer.status_code == 302 and answer["Location"] == here
+    answer = client.post(here + "?next=//evil.example/", {"brought": "面粉", "visited_at": ""})
+    assert answer.status_code in (302, 400)
+    assert "evil" not in answer.get("Location", "")
+
+
+@pytest.mark.usefixtures("_media")
+def test_disinfecting_a_parcel_id_too_large_for_the_database_is_not_found(w, client):
+    _login(client, w, VOLUNTEER)
+    answer = client.post(
+        reverse("supplies:parcel_disinfect") + f"?compound={w.compound_a.pk}", {"parcel": str(2**70)}
+    )
+    assert answer.status_code == 404

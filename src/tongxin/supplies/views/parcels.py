@@ -207,7 +207,10 @@ def parcel_round(request):
 
 def _back(request, parcel) -> str:
     target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    # A path of this site only: redirect() would take "abc" for a view name (NoReverseMatch, 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return f"{reverse('supplies:parcel_round')}?compound={parcel.compound_id}"
 
