@@ -17,6 +17,7 @@ from tongxin.supplies.selectors.scope import require_compound
 
 MAX_VALUE = Decimal("100000000")
 FUTURE_SLACK = datetime.timedelta(minutes=5)
+OLDEST = datetime.timedelta(days=366)
 
 
 def donation_record(
@@ -48,6 +49,8 @@ def donation_record(
     now = timezone.now()
     if received_at is not None and received_at > now + FUTURE_SLACK:
         raise ValidationError(_("接收时间不能晚于现在"), code="received_in_future")
+    if received_at is not None and received_at < now - OLDEST:
+        raise ValidationError(_("接收时间不能早于一年前"), code="received_too_old")
     received_at = received_at or now
     with transaction.atomic():
         donation = Donation.objects.create(

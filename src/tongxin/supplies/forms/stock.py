@@ -264,6 +264,7 @@ def add_action_error(form, error: ValidationError) -> None:
         "invalid_price": "price",
         "negative_price": "price",
         "received_in_future": "received_at",
+        "received_too_old": "received_at",
     }
     for single in error.error_list if not hasattr(error, "error_dict") else [error]:
         field = by_code.get(getattr(single, "code", None) or "")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tongxin.supplies.actions.requests import supply_request_accept, supply_request_create
 from tongxin.supplies.actions.stock import stock_in, stock_out
-from tongxin.supplies.models import MoveKind, SupplyRequest
+from tongxin.supplies.models import MoveKind, StockMove, SupplyRequest
 from tongxin.supplies.tests.helpers import GRID, MANAGER, RESIDENT, VOLUNTEER, user
 from tongxin.supplies.tests.request_helpers import ask, request_world
 
@@ -176,3 +176,21 @@ def test_disinfecting_a_parcel_id_too_large_for_the_database_is_not_found(w, cli
         reverse("supplies:parcel_disinfect") + f"?compound={w.compound_a.pk}", {"parcel": str(2**70)}
     )
     assert answer.status_code == 404
+
+
+# -- a donation dated decades back ---------------------------------------------------------------
+
+
+def test_a_donation_received_more_than_a_year_ago_is_refused(w, client):
+    _login(client, w, MANAGER)
+    body = {
+        "compound": w.compound_a.pk,
+        "store": w.store.pk,
+        "donor": "爱心企业",
+        "received_at": "2000-01-01T08:00:00+08:00",
+        "lines": [{"item": w.water.pk, "quantity": 5}],
+    }
+    answer = client.post("/api/v1/supplies/donations", json.dumps(body), content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == "接收时间不能早于一年前"
+    assert not StockMove.objects.filter(kind=MoveKind.DONATION_IN).exists()
