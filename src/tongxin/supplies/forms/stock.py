@@ -242,7 +242,9 @@ class BaseLineFormSet(forms.BaseFormSet):
         ]
 
 
-DonationLineFormSet = forms.formset_factory(DonationLineForm, formset=BaseLineFormSet, extra=4, max_num=20)
+DonationLineFormSet = forms.formset_factory(
+    DonationLineForm, formset=BaseLineFormSet, extra=4, max_num=20, validate_max=True
+)
 
 
 def add_action_error(form, error: ValidationError) -> None:

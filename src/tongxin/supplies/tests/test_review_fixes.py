@@ -194,3 +194,22 @@ def test_a_donation_received_more_than_a_year_ago_is_refused(w, client):
     assert answer.status_code == 400
     assert answer.json()["detail"] == "接收时间不能早于一年前"
     assert not StockMove.objects.filter(kind=MoveKind.DONATION_IN).exists()
+
+
+def test_a_donation_page_post_of_more_than_twenty_lines_is_refused(w, client):
+    """max_num without validate_max only limits the blank forms shown: a post of 1,000 lines went
+    through, a stock-in each."""
+    _login(client, w, MANAGER)
+    data = {
+        "donor": "塞北商贸",
+        "store": w.store.pk,
+        "lines-TOTAL_FORMS": "30",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "20",
+    }
+    for index in range(30):
+        data.update({f"lines-{index}-item": w.water.pk, f"lines-{index}-quantity": "1"})
+    answer = client.post(reverse("supplies:donation_add") + f"?compound={w.compound_a.pk}", data)
+    assert answer.status_code == 400
+    assert not StockMove.objects.filter(kind=MoveKind.DONATION_IN).exists()
