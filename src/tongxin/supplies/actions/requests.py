@@ -40,7 +40,7 @@ from tongxin.core.audit import audit
 from tongxin.core.models import AuditLog
 from tongxin.core.scoping import scope_q
 from tongxin.registry import selectors as registry_selectors
-from tongxin.registry.models import Household, elderly_born_on_or_before
+from tongxin.registry.models import Compound, Household, elderly_born_on_or_before
 from tongxin.supplies.actions.stock import stock_out
 from tongxin.supplies.models import (
     Item,
@@ -198,14 +198,17 @@ def supply_request_create(
     now = timezone.now()
     asked_at = _checked_time(asked_at, now, _("提出时间"))
     checked = _lines(household, lines)
-    if source:
-        existing = SupplyRequest.objects.filter(compound_id=household.compound_id, source=source).first()
-        if existing is not None:
-            if existing.household_id != household.pk:
-                raise ValidationError(_("该诉求已转为另一户的物资需求"), code="source_other_household")
-            return existing
     urgent = kind in URGENT_KINDS and _has_elderly(actor, household, timezone.localdate(asked_at))
     with transaction.atomic():
+        if source:
+            # The compound's row locked: the same hand-over sent twice at once (a task retried)
+            # waits for the first and gets its request, instead of making a second one.
+            list(Compound.objects.select_for_update().filter(pk=household.compound_id).values_list("pk"))
+            existing = SupplyRequest.objects.filter(compound_id=household.compound_id, source=source).first()
+            if existing is not None:
+                if existing.household_id != household.pk:
+                    raise ValidationError(_("该诉求已转为另一户的物资需求"), code="source_other_household")
+                return existing
         request = SupplyRequest.objects.create(
             compound_id=household.compound_id,
             household=household,
