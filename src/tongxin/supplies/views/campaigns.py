@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tongxin.core.audit import client_ip
 from tongxin.core.pages import compound_choice, int_param
 from tongxin.supplies.actions.campaigns import (
     CAMPAIGN_MANAGERS,
@@ -237,7 +238,7 @@ def campaign_doors_xlsx(request, pk: int):
     if day is None or team is None or not 1 <= team <= found.teams:
         raise Http404
     content, name = campaign_doors_export(
-        actor=user, campaign=found, day=day, team=team, ip=request.META.get("REMOTE_ADDR")
+        actor=user, campaign=found, day=day, team=team, ip=client_ip(request)
     )
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
