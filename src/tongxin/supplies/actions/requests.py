@@ -268,26 +268,41 @@ def _last_change(request: SupplyRequest) -> str:
     return row or _("他人")
 
 
+def _changed_at(request: SupplyRequest) -> datetime.datetime:
+    return {
+        RequestState.ACCEPTED: request.accepted_at,
+        RequestState.BOUGHT: request.bought_at,
+        RequestState.DELIVERED: request.delivered_at,
+        RequestState.CANNOT: request.closed_at,
+    }.get(request.state) or request.updated_at
+
+
 def _stale(request: SupplyRequest) -> ValidationError:
     fresh = SupplyRequest.objects.get(pk=request.pk)
-    when = {
-        RequestState.ACCEPTED: fresh.accepted_at,
-        RequestState.BOUGHT: fresh.bought_at,
-        RequestState.DELIVERED: fresh.delivered_at,
-        RequestState.CANNOT: fresh.closed_at,
-    }.get(fresh.state) or fresh.updated_at
     return ValidationError(
         _("该需求已由%(who)s于%(when)s改为“%(state)s”，请刷新后再操作")
-        % {"who": _last_change(fresh), "when": _local(when), "state": fresh.get_state_display()},
+        % {
+            "who": _last_change(fresh),
+            "when": _local(_changed_at(fresh)),
+            "state": fresh.get_state_display(),
+        },
         code="stale",
     )
 
 
 def _refuse_transition(request: SupplyRequest, verb: str) -> ValidationError:
-    return ValidationError(
-        _("该需求当前为“%(state)s”，不能%(verb)s") % {"state": request.get_state_display(), "verb": verb},
-        code="invalid_transition",
-    )
+    """The state does not allow the step; past "new", say who moved it there and when (a worker
+    whose list was stale learns who has it)."""
+    message = _("该需求当前为“%(state)s”，不能%(verb)s") % {
+        "state": request.get_state_display(),
+        "verb": verb,
+    }
+    if request.state != RequestState.NEW:
+        message += _("（%(who)s于%(when)s办理）") % {
+            "who": _last_change(request),
+            "when": _local(_changed_at(request)),
+        }
+    return ValidationError(message, code="invalid_transition")
 
 
 def _not_before(at: datetime.datetime, earlier: datetime.datetime | None, message: str) -> None:

@@ -111,7 +111,7 @@ def test_two_workers_on_one_request_the_second_is_told_in_the_row(world, phones)
     second.page.locator(row).get_by_role("button", name="受理").tap()
     second.page.wait_for_selector(f"{row} [role=alert]")
     alert = second.page.locator(f"{row} [role=alert]").inner_text()
-    assert alert == "该需求当前为“已受理”，不能受理"
+    assert alert.startswith(f"该需求当前为“已受理”，不能受理（{manager.username}于")
     assert f"负责人：{manager}" in second.page.locator(row).inner_text()
     assert "state-accepted" in second.page.locator(row).get_attribute("class")
     assert second.page.locator(row).get_by_role("button", name="受理").count() == 0
