@@ -490,6 +490,7 @@ def household_verify_occupancy(
     on = on or timezone.localdate()
     if on > timezone.localdate():
         raise ValidationError(_("核实日期不能晚于今天"), code="future_date")
+    before = Household.objects.filter(pk=household.pk).values_list("occupancy", flat=True).get()
     presence = ""
     changed: list[int] = []
     if occupancy == Household.Occupancy.VACANT:
@@ -498,14 +499,20 @@ def household_verify_occupancy(
             presence__in=[Resident.Presence.MOVED_OUT, Resident.Presence.AWAY]
         )
         changed = sorted(residents.values_list("pk", flat=True))
+    elif before == Household.Occupancy.VACANT:
+        # A flat found empty, now found lived in (a correction, or people came back): its residents
+        # taken as away by the empty flat are no longer known to be away; verify them again.
+        presence = Resident.Presence.UNVERIFIED
+        residents = Resident.objects.filter(household=household, presence=Resident.Presence.AWAY)
+        changed = sorted(residents.values_list("pk", flat=True))
     if changed:
+        verified = presence != Resident.Presence.UNVERIFIED
         Resident.objects.filter(pk__in=changed).update(
             presence=presence,
-            presence_verified_on=on,
-            presence_verified_by=actor if getattr(actor, "pk", None) else None,
+            presence_verified_on=on if verified else None,
+            presence_verified_by=actor if verified and getattr(actor, "pk", None) else None,
             updated_at=timezone.now(),
         )
-    before = household.occupancy
     household.occupancy = occupancy
     household.occupancy_verified_on = on
     Household.objects.filter(pk=household.pk).update(occupancy=occupancy, occupancy_verified_on=on)

@@ -92,3 +92,22 @@ def test_household_page_shows_occupancy(world, client):
     text = response.content.decode()
     assert "入住情况" in text and "空置" in text
     assert timezone.localdate().isoformat() in text
+
+
+def test_a_flat_found_vacant_then_lived_in_puts_its_residents_back_to_verify(world):
+    manager = world.users[Role.COMPOUND_MANAGER]
+    resident_set_presence(actor=None, resident=world.child, presence="moved_out")
+    household_verify_occupancy(actor=manager, household=world.home_a1, occupancy="vacant")
+    assert _presence(world.elder, world.child) == ["away", "moved_out"]
+    household_verify_occupancy(actor=manager, household=world.home_a1, occupancy="occupied")
+    assert Household.objects.get(pk=world.home_a1.pk).occupancy == "occupied"
+    assert _presence(world.elder, world.child) == ["unverified", "moved_out"]
+    elder = Resident.objects.get(pk=world.elder.pk)
+    assert (elder.presence_verified_on, elder.presence_verified_by) == (None, None)
+    last = AuditLog.objects.filter(object_type="registry.household").order_by("-pk").first()
+    assert last.detail == {
+        "occupancy": "occupied",
+        "from": "vacant",
+        "residents": [world.elder.pk],
+        "presence": "unverified",
+    }

@@ -291,6 +291,10 @@ def test_a_manager_corrects_a_refused_or_vacant_door(cw):
     assert (visit.outcome, visit.quantity, visit.attempts) == ("delivered", Decimal(30), 2)
     assert Household.objects.get(pk=cw.h2101.pk).occupancy == "occupied"
     assert _balance(cw) == Decimal(970)
+    # The three the vacant mark took as away are to be verified again, not left away.
+    assert set(Resident.objects.filter(household=cw.h2101).values_list("presence", flat=True)) == {
+        "unverified"
+    }
 
 
 def test_a_delivered_door_is_never_changed_even_by_a_manager(cw):
