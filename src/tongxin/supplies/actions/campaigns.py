@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -397,6 +397,18 @@ def campaign_visit_record(
                 at=now,
                 note=campaign.name,
             )
+            # Under the balance's lock (every delivery of the campaign takes it): what the doors
+            # were given may not pass the campaign's planned total ("发完为止").
+            given = CampaignVisit.objects.filter(campaign=campaign).aggregate(given=Sum("quantity"))["given"]
+            if given > campaign.total_quantity:
+                raise ValidationError(
+                    _("本次发放总量 %(total)s%(unit)s 已发完")
+                    % {
+                        "total": f"{campaign.total_quantity.normalize():f}",
+                        "unit": unit_label(campaign.item.unit),
+                    },
+                    code="campaign_total_reached",
+                )
         if outcome != VisitOutcome.NOBODY_HOME:
             household_verify_occupancy(
                 actor=actor,

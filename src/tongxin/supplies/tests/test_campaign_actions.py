@@ -433,3 +433,18 @@ def test_a_per_person_share_too_large_for_a_household_is_refused(cw):
         plan(cw, share_basis="person", share_quantity=Decimal(400000), share_unit="kg", total_quantity=1)
     assert "share_quantity" in caught.value.message_dict  # 3 people × 400,000 kg
     assert not Campaign.objects.exists()
+
+
+def test_the_doors_are_given_no_more_than_the_campaigns_planned_total(cw):
+    """The store holds 1,000 kg but the campaign plans 60 kg (two shares of 30): the third door
+    is told the campaign's total is given out, and nothing of it is written."""
+    campaign = plan(cw, total_quantity=Decimal(60))
+    volunteer = cw.users[VOLUNTEER]
+    for home in (cw.home_a1, cw.h102):
+        campaign_visit_record(actor=volunteer, visit=_visit(campaign, home), outcome="delivered")
+    with pytest.raises(ValidationError) as caught:
+        campaign_visit_record(actor=volunteer, visit=_visit(campaign, cw.h103), outcome="delivered")
+    assert caught.value.code == "campaign_total_reached"
+    assert caught.value.messages == ["本次发放总量 60公斤 已发完"]
+    assert _visit(campaign, cw.h103).outcome == "pending"
+    assert _balance(cw) == Decimal(940)
