@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from tongxin.accounts.models import Role
 from tongxin.core.audit import audit
-from tongxin.registry.models import Compound
+from tongxin.registry.models import Building, Compound
 from tongxin.supplies.models import SupplySettings
 from tongxin.supplies.selectors.scope import require_compound
 from tongxin.supplies.selectors.settings import settings_of
@@ -84,6 +84,19 @@ def settings_update(
             message=_("探访间隔应为1到%(max)s天的整数") % {"max": CARE_MAX_DAYS},
         ),
     }
+    buildings = Building.objects.filter(compound=compound).count()
+    start = values["pickup_start"]
+    last_end = start.hour * 60 + start.minute + max(buildings, 1) * values["pickup_slot_minutes"]
+    if last_end > 24 * 60:
+        raise ValidationError(
+            {
+                "pickup_slot_minutes": ValidationError(
+                    _("%(buildings)s栋楼的取件时段从%(start)s起会排到次日，请提前开始时间或缩短时段")
+                    % {"buildings": buildings, "start": start.strftime("%H:%M")},
+                    code="slots_past_midnight",
+                )
+            }
+        )
     with transaction.atomic():
         SupplySettings.objects.get_or_create(compound=compound)
         row = SupplySettings.objects.select_for_update().get(compound=compound)

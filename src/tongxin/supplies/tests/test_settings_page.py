@@ -119,3 +119,18 @@ def test_page_read_only_for_grid_workers_and_refused_to_others(client, world):
     client.force_login(world.users[Role.COMPOUND_MANAGER])
     assert client.get(url(world, world.compound_b)).status_code == 404
     assert not SupplySettings.objects.exists()
+
+
+def test_pick_up_slots_that_would_run_past_midnight_are_refused(world):
+    """Compound A has two buildings: from 22:00, two slots of 60 minutes end at midnight (kept);
+    of 61 minutes they would run into the next day and the second building share the first's
+    time of day (refused, nothing written)."""
+    manager = world.users[Role.COMPOUND_MANAGER]
+    fits = {**GOOD, "pickup_start": "22:00", "pickup_slot_minutes": 60}
+    assert settings_update(actor=manager, compound=world.compound_a, **fits).pickup_slot_minutes == 60
+    with pytest.raises(ValidationError) as caught:
+        settings_update(actor=manager, compound=world.compound_a, **{**fits, "pickup_slot_minutes": 61})
+    assert caught.value.message_dict == {
+        "pickup_slot_minutes": ["2栋楼的取件时段从22:00起会排到次日，请提前开始时间或缩短时段"]
+    }
+    assert SupplySettings.objects.get(compound=world.compound_a).pickup_slot_minutes == 60
