@@ -235,4 +235,8 @@ TONGXIN_DB_PREPARE = env_bool("TONGXIN_DB_PREPARE", True)
 # set its own), how many days between visits to a vulnerable resident, the largest parcel photo.
 TONGXIN_PARCEL_HOLD_MINUTES = int(os.environ.get("TONGXIN_PARCEL_HOLD_MINUTES", "120"))
 TONGXIN_CARE_VISIT_DAYS = int(os.environ.get("TONGXIN_CARE_VISIT_DAYS", "7"))
+# An open request from a sealed home is late after this many hours; an urgent one (medicine for the
+# elderly) sooner.
+TONGXIN_REQUEST_LATE_HOURS = int(os.environ.get("TONGXIN_REQUEST_LATE_HOURS", "24"))
+TONGXIN_REQUEST_URGENT_LATE_HOURS = int(os.environ.get("TONGXIN_REQUEST_URGENT_LATE_HOURS", "4"))
 TONGXIN_PHOTO_MAX_BYTES = int(os.environ.get("TONGXIN_PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))

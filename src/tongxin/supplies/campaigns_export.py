@@ -2,12 +2,11 @@
 in building, unit and room order, with an empty column to sign. Rooms kept as text; no cell may
 start as a formula."""
 
-import io
-
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from tongxin.core.spreadsheets import cell as _cell
+from tongxin.core.spreadsheets import workbook_bytes
 from tongxin.supplies.units import unit_label
 
 
@@ -39,9 +38,7 @@ def write_doors(rows, *, campaign, day, team) -> bytes:
                 _cell(sheet, ""),
             ]
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 def file_name(campaign, day, team) -> str:

@@ -5,13 +5,12 @@ Cells that would start with = + - @ are kept as text ("'" first): a detail typed
 "=HYPERLINK(…)" must never run when the sheet is opened.
 """
 
-import io
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from tongxin.core.spreadsheets import cell as safe_cell
+from tongxin.core.spreadsheets import workbook_bytes
 
 
 def write_day_list(day, *, compound) -> bytes:
@@ -68,9 +67,7 @@ def write_day_list(day, *, compound) -> bytes:
                 safe_cell(sheet, _("库存不足") if need.short else ""),
             ]
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 def day_list_file_name(compound) -> str:

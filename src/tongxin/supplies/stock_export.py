@@ -5,7 +5,6 @@ store, team and donor names, notes) can start with "=": such a cell is written w
 apostrophe so that Excel shows it instead of running it.
 """
 
-import io
 from decimal import Decimal
 
 from django.utils import timezone
@@ -13,7 +12,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from tongxin.core.spreadsheets import cell
+from tongxin.core.spreadsheets import cell, workbook_bytes
 from tongxin.supplies.selectors.stock import room_of
 from tongxin.supplies.units import unit_label
 
@@ -24,12 +23,6 @@ def _cell(sheet, value, *, bold: bool = False) -> WriteOnlyCell:
     if isinstance(value, Decimal):
         value = float(value.normalize())
     return cell(sheet, value, bold=bold)
-
-
-def _save(workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def write_balances(rows, *, compound) -> bytes:
@@ -46,7 +39,7 @@ def write_balances(rows, *, compound) -> bytes:
                 _cell(sheet, unit_label(row.unit)),
             ]
         )
-    return _save(workbook)
+    return workbook_bytes(workbook)
 
 
 def write_history(moves, *, item) -> bytes:
@@ -86,7 +79,7 @@ def write_history(moves, *, item) -> bytes:
                 _cell(sheet, move.note),
             ]
         )
-    return _save(workbook)
+    return workbook_bytes(workbook)
 
 
 def balances_file_name(compound) -> str:

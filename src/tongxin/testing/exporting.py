@@ -5,8 +5,6 @@ Written in openpyxl's write-only mode. Phones are written as the caller's role m
 export action only lets roles that see full numbers export, and audits it).
 """
 
-import io
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -53,9 +51,7 @@ def write_missed(rows, *, round_, compound, phones: bool) -> bytes:
             "note": "",
         }
         sheet.append([_cell(sheet, key, values[key]) for key, _header in cols])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.workbook_bytes(workbook)
 
 
 def file_name(round_, compound) -> str:

@@ -2,7 +2,6 @@
 notes, when the next one is due); the overdue list exported for the phone calls and doors."""
 
 import datetime
-import io
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from tongxin.core import spreadsheets
 from tongxin.core.audit import audit
+from tongxin.core.sync import CLOCK_SKEW
 from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.models import Compound, Resident
 from tongxin.supplies.models import CareVisit
@@ -20,7 +20,6 @@ from tongxin.supplies.selectors.care import care_overdue, may_see_care, visit_da
 BROUGHT_MAX = CareVisit._meta.get_field("brought").max_length
 NOTES_MAX = CareVisit._meta.get_field("notes").max_length
 # A phone's clock a little ahead of the server's is not a visit in the future.
-CLOCK_SKEW = datetime.timedelta(minutes=5)
 OLDEST = datetime.timedelta(days=365)
 NEXT_DUE_MAX_DAYS = 366
 # The same visit sent twice (a double tap, a resend after a dropped answer) is told, not stored twice.
@@ -181,8 +180,7 @@ def care_overdue_export(
             "note": "",
         }
         sheet.append([_cell(sheet, key, values[key]) for key, _header in cols])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    content = spreadsheets.workbook_bytes(workbook)
     with transaction.atomic():
         audit(
             actor=actor,
@@ -198,4 +196,4 @@ def care_overdue_export(
             },
             ip=ip,
         )
-    return buffer.getvalue(), f"{compound.name}{today:%Y%m%d}逾期未探访名单.xlsx"
+    return content, f"{compound.name}{today:%Y%m%d}逾期未探访名单.xlsx"

@@ -10,13 +10,13 @@ from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
 from tongxin.core.models import AuditLog
+from tongxin.core.sync import CLOCK_SKEW
 from tongxin.registry.models import Compound
 from tongxin.supplies.actions.stock import stock_in
 from tongxin.supplies.models import Donation, Item, MoveKind, Store
 from tongxin.supplies.selectors.scope import require_compound
 
 MAX_VALUE = Decimal("100000000")
-FUTURE_SLACK = datetime.timedelta(minutes=5)
 OLDEST = datetime.timedelta(days=366)
 
 
@@ -47,7 +47,7 @@ def donation_record(
     if store.compound_id != compound.pk or any(item.compound_id != compound.pk for item, _q, _u in lines):
         raise ValidationError(_("仓库与物资不属于同一小区"), code="other_compound")
     now = timezone.now()
-    if received_at is not None and received_at > now + FUTURE_SLACK:
+    if received_at is not None and received_at > now + CLOCK_SKEW:
         raise ValidationError(_("接收时间不能晚于现在"), code="received_in_future")
     if received_at is not None and received_at < now - OLDEST:
         raise ValidationError(_("接收时间不能早于一年前"), code="received_too_old")

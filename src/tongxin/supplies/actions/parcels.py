@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
+from tongxin.core.sync import CLOCK_SKEW
 from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.models import Compound, Household
 from tongxin.supplies.models import Parcel, ParcelState
@@ -31,7 +32,6 @@ from tongxin.supplies.selectors.settings import settings_of
 MAX_PIECES = 99
 MAX_BATCH = 200
 MAX_ID = 2**63 - 1
-CLOCK_SKEW = datetime.timedelta(minutes=5)
 PHOTO_KINDS = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 

@@ -39,6 +39,7 @@ from tongxin.accounts.models import Role
 from tongxin.core.audit import audit
 from tongxin.core.models import AuditLog
 from tongxin.core.scoping import scope_q
+from tongxin.core.sync import CLOCK_SKEW
 from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.models import Compound, Household, elderly_born_on_or_before
 from tongxin.supplies.actions.stock import stock_out
@@ -99,7 +100,7 @@ def _checked_time(at: datetime.datetime | None, now: datetime.datetime, label: s
         return now
     if timezone.is_naive(at):
         raise ValidationError(_("%(label)s缺少时区") % {"label": label}, code="naive_time")
-    if at > now:
+    if at > now + CLOCK_SKEW:  # a phone's clock a little ahead
         raise ValidationError(_("%(label)s不能晚于现在") % {"label": label}, code="future_time")
     if at < now - OLDEST:
         raise ValidationError(_("%(label)s不能早于一年前") % {"label": label}, code="too_old")

@@ -89,11 +89,6 @@ class IntakeIn(LineIn):
     parcels: list[LineIn] | None = Field(None, max_length=actions.MAX_BATCH)
 
 
-class ChoiceOut(Schema):
-    id: int
-    room: str
-
-
 class IntakeOut(Schema):
     parcels: list[ParcelOut]
 

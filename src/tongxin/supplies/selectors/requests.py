@@ -24,8 +24,8 @@ from tongxin.supplies.units import convert, unit_label
 OPEN_STATES = (RequestState.NEW, RequestState.ACCEPTED, RequestState.BOUGHT)
 TO_DELIVER = (RequestState.ACCEPTED, RequestState.BOUGHT)
 # An open request is late after a day; an urgent one (medicine for the elderly) after four hours.
-LATE_HOURS = getattr(settings, "TONGXIN_REQUEST_LATE_HOURS", 24)
-URGENT_LATE_HOURS = getattr(settings, "TONGXIN_REQUEST_URGENT_LATE_HOURS", 4)
+LATE_HOURS = settings.TONGXIN_REQUEST_LATE_HOURS
+URGENT_LATE_HOURS = settings.TONGXIN_REQUEST_URGENT_LATE_HOURS
 # Relation order of the household member whose (masked) phone the team calls.
 CONTACT_ORDER = ("head", "spouse", "child", "child_in_law", "tenant")
 
@@ -291,16 +291,6 @@ def own_requests(user):
     return (
         SupplyRequest.objects.filter(household_id=user.household_id)
         .select_related("assignee")
-        .prefetch_related(_lines_prefetch())
-        .order_by("-asked_at", "-pk")
-    )
-
-
-def household_requests(user, household: Household):
-    """One household's requests for the staff who see it, newest first."""
-    return (
-        requests_visible(user)
-        .filter(household=household)
         .prefetch_related(_lines_prefetch())
         .order_by("-asked_at", "-pk")
     )
