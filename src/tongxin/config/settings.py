@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "tongxin.testing",
     "tongxin.access",
     "tongxin.supplies",
+    "tongxin.voice",
 ]
 
 MIDDLEWARE = [
