@@ -241,3 +241,11 @@ TONGXIN_CARE_VISIT_DAYS = int(os.environ.get("TONGXIN_CARE_VISIT_DAYS", "7"))
 TONGXIN_REQUEST_LATE_HOURS = int(os.environ.get("TONGXIN_REQUEST_LATE_HOURS", "24"))
 TONGXIN_REQUEST_URGENT_LATE_HOURS = int(os.environ.get("TONGXIN_REQUEST_URGENT_LATE_HOURS", "4"))
 TONGXIN_PHOTO_MAX_BYTES = int(os.environ.get("TONGXIN_PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
+
+# Voice, requests (issue 7): a request's first answer is due this many minutes after it came in
+# (an urgent one sooner); the largest file given with a request.
+TONGXIN_VOICE_FIRST_ANSWER_MINUTES = int(os.environ.get("TONGXIN_VOICE_FIRST_ANSWER_MINUTES", "120"))
+TONGXIN_VOICE_URGENT_ANSWER_MINUTES = int(os.environ.get("TONGXIN_VOICE_URGENT_ANSWER_MINUTES", "30"))
+TONGXIN_VOICE_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("TONGXIN_VOICE_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
+)
