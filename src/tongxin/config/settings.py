@@ -249,3 +249,6 @@ TONGXIN_VOICE_URGENT_ANSWER_MINUTES = int(os.environ.get("TONGXIN_VOICE_URGENT_A
 TONGXIN_VOICE_ATTACHMENT_MAX_BYTES = int(
     os.environ.get("TONGXIN_VOICE_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
 )
+# Voice, common questions: how alike (TF-IDF cosine, mean over two groups' texts) open requests must
+# be to be suggested as one group answered once.
+TONGXIN_VOICE_GROUP_THRESHOLD = float(os.environ.get("TONGXIN_VOICE_GROUP_THRESHOLD", "0.35"))
