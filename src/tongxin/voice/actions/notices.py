@@ -1,0 +1,229 @@
+"""Notices: written for an audience of a compound, published now or when due, and delivered
+through each chosen channel — one Delivery per group robot, one for SMS, one for the portal.
+
+Each delivery is sent on its own (`deliveries_send`, from cron through `tongxin send-notices`):
+success marks it sent with its recipients; a failure keeps the error and tries again later (1, 5,
+15, then every 60 minutes) until TONGXIN_NOTICE_MAX_ATTEMPTS; a failing channel never stops the
+others. The portal reads published notices, so its delivery is sent at publication.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongxin.core.audit import audit
+from tongxin.registry.models import Building, Compound, Household, Unit
+from tongxin.supplies.selectors.scope import STOCK_KEEPERS, require_compound
+from tongxin.voice import senders
+from tongxin.voice.models import Audience, Delivery, Endpoint, Notice
+from tongxin.voice.notice_templates import TEMPLATES
+from tongxin.voice.selectors.notices import audience_households
+
+BACKOFF_MINUTES = (1, 5, 15, 60)
+ROBOT_CHANNELS = {
+    Delivery.ChannelKind.WECOM: Endpoint.Kind.WECOM,
+    Delivery.ChannelKind.DINGTALK: Endpoint.Kind.DINGTALK,
+}
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "TONGXIN_NOTICE_MAX_ATTEMPTS", 5))
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    """The wait after the `attempts`-th failure."""
+    return datetime.timedelta(minutes=BACKOFF_MINUTES[min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1])
+
+
+def _clean_audience_ids(compound: Compound, audience: str, audience_ids) -> list[int]:
+    if audience not in Audience.values:
+        raise ValidationError(_("未知的通知对象"), code="notice_audience")
+    if audience in (Audience.COMPOUND, Audience.SEALED):
+        return []
+    try:
+        ids = sorted({int(i) for i in audience_ids})
+    except (TypeError, ValueError):
+        raise ValidationError(_("通知对象的编号不正确"), code="notice_audience_ids") from None
+    if not ids:
+        raise ValidationError(_("请选择通知对象"), code="notice_audience_empty")
+    model = {Audience.BUILDINGS: Building, Audience.UNITS: Unit, Audience.LIST: Household}[audience]
+    found = set(model.objects.filter(compound=compound, pk__in=ids).values_list("pk", flat=True))
+    if found != set(ids):
+        raise ValidationError(_("所选对象不属于本小区"), code="notice_audience_foreign")
+    return ids
+
+
+@transaction.atomic
+def notice_create(
+    *,
+    actor,
+    compound: Compound,
+    title: str,
+    body: str,
+    audience: str = Audience.COMPOUND,
+    audience_ids=(),
+    scheduled_at: datetime.datetime | None = None,
+    channels=(Delivery.ChannelKind.PORTAL,),
+    template: str = "",
+    now: datetime.datetime | None = None,
+) -> Notice:
+    """A notice with one delivery per channel (per active robot of the compound for WeCom and
+    DingTalk); published at once unless scheduled later."""
+    require_compound(actor, compound.pk, roles=STOCK_KEEPERS)
+    now = now or timezone.now()
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title:
+        raise ValidationError(_("请填写通知标题"), code="notice_title")
+    if not body:
+        raise ValidationError(_("请填写通知正文"), code="notice_body")
+    if len(title) > 100:
+        raise ValidationError(_("标题不能超过 100 个字"), code="notice_title")
+    if len(body) > 5000:
+        raise ValidationError(_("正文不能超过 5000 个字"), code="notice_body")
+    if template and template not in TEMPLATES:
+        raise ValidationError(_("没有这个通知模板：%(key)s") % {"key": template}, code="template_unknown")
+    ids = _clean_audience_ids(compound, audience, audience_ids)
+    if scheduled_at is not None and scheduled_at < now:
+        raise ValidationError(_("计划发布时间已过，请选择以后的时间"), code="notice_past")
+    channels = list(dict.fromkeys(channels))
+    if not channels:
+        raise ValidationError(_("请至少选择一个发送渠道"), code="notice_channels")
+    unknown = [c for c in channels if c not in Delivery.ChannelKind.values]
+    if unknown:
+        raise ValidationError(_("未知的发送渠道：%(c)s") % {"c": "、".join(unknown)}, code="notice_channels")
+    robots: dict[str, list[Endpoint]] = {}
+    for channel, kind in ROBOT_CHANNELS.items():
+        if channel in channels:
+            robots[channel] = list(
+                Endpoint.objects.filter(compound=compound, kind=kind, active=True).order_by("pk")
+            )
+            if not robots[channel]:
+                raise ValidationError(
+                    _("本小区没有启用的%(kind)s") % {"kind": Endpoint.Kind(kind).label},
+                    code="notice_no_endpoint",
+                )
+    notice = Notice.objects.create(
+        compound=compound,
+        title=title,
+        body=body,
+        audience=audience,
+        audience_ids=ids,
+        template=template,
+        scheduled_at=scheduled_at,
+        created_at=now,
+        created_by=actor,
+    )
+    deliveries = []
+    for channel in channels:
+        if channel in robots:
+            deliveries += [Delivery(notice=notice, channel=channel, endpoint=e) for e in robots[channel]]
+        else:
+            deliveries.append(Delivery(notice=notice, channel=channel))
+    Delivery.objects.bulk_create(deliveries)
+    audit(
+        actor=actor,
+        action="create",
+        obj=notice,
+        label=title,
+        detail={
+            "audience": audience,
+            "channels": channels,
+            "scheduled_at": scheduled_at.isoformat() if scheduled_at else None,
+        },
+    )
+    if scheduled_at is None:
+        _publish(notice, now)
+    return notice
+
+
+def _publish(notice: Notice, now: datetime.datetime) -> bool:
+    """Publish `notice` if no one has yet; the portal's delivery is sent at once."""
+    if not Notice.objects.filter(pk=notice.pk, published_at__isnull=True).update(published_at=now):
+        return False
+    notice.published_at = now
+    reached = len(audience_households(notice))
+    notice.deliveries.filter(channel=Delivery.ChannelKind.PORTAL, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SENT, sent_at=now, recipients=reached, attempts=1
+    )
+    audit(actor=None, action="publish", obj=notice, label=notice.title, detail={"households": reached})
+    return True
+
+
+def notice_publish_due(now: datetime.datetime | None = None) -> int:
+    """Publish the scheduled notices now due, each in its own transaction; how many."""
+    now = now or timezone.now()
+    due = Notice.objects.filter(published_at__isnull=True, scheduled_at__lte=now).order_by(
+        "scheduled_at", "pk"
+    )
+    published = 0
+    for notice in due.select_related("compound", "created_by"):
+        with transaction.atomic():
+            published += _publish(notice, now)
+    return published
+
+
+def _due_q(now: datetime.datetime) -> Q:
+    return (
+        Q(notice__published_at__isnull=False, attempts__lt=max_attempts())
+        & (
+            Q(status=Delivery.Status.PENDING)
+            | Q(status=Delivery.Status.FAILED, next_attempt_at__isnull=False)
+        )
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    )
+
+
+def deliveries_send(now: datetime.datetime | None = None, limit: int = 100) -> dict[str, int]:
+    """Send the due pending or failed deliveries (the portal's excepted: sent at publication), each
+    recorded in its own transaction; counts {"sent", "failed", "gave_up"}."""
+    now = now or timezone.now()
+    counts = {"sent": 0, "failed": 0, "gave_up": 0}
+    due = (
+        Delivery.objects.filter(_due_q(now))
+        .exclude(channel=Delivery.ChannelKind.PORTAL)
+        .select_related("notice__compound", "notice__created_by", "endpoint")
+        .order_by("next_attempt_at", "pk")[:limit]
+    )
+    for delivery in list(due):
+        try:
+            result = senders.send(delivery, delivery.notice)
+        except Exception as exc:  # noqa: BLE001 - one channel's bug never stops the others
+            result = senders.SendResult(False, error=(str(exc) or exc.__class__.__name__)[:300])
+        attempts = delivery.attempts + 1
+        with transaction.atomic():
+            claimed = Delivery.objects.filter(
+                pk=delivery.pk, status=delivery.status, attempts=delivery.attempts
+            )
+            if result.ok:
+                changed = claimed.update(
+                    status=Delivery.Status.SENT,
+                    attempts=attempts,
+                    recipients=result.recipients,
+                    sent_at=now,
+                    last_error="",
+                    next_attempt_at=None,
+                )
+                counts["sent"] += changed
+                continue
+            gave_up = attempts >= max_attempts()
+            changed = claimed.update(
+                status=Delivery.Status.FAILED,
+                attempts=attempts,
+                last_error=(result.error or _("发送失败"))[:300],
+                next_attempt_at=None if gave_up else now + backoff(attempts),
+            )
+            if changed:
+                counts["gave_up" if gave_up else "failed"] += 1
+    return counts
+
+
+def send_due(now: datetime.datetime | None = None, limit: int = 100) -> dict[str, int]:
+    """What cron runs: publish the due notices, then send the due deliveries."""
+    now = now or timezone.now()
+    published = notice_publish_due(now)
+    return {"published": published, **deliveries_send(now, limit)}
