@@ -252,3 +252,10 @@ TONGXIN_VOICE_ATTACHMENT_MAX_BYTES = int(
 # Voice, common questions: how alike (TF-IDF cosine, mean over two groups' texts) open requests must
 # be to be suggested as one group answered once.
 TONGXIN_VOICE_GROUP_THRESHOLD = float(os.environ.get("TONGXIN_VOICE_GROUP_THRESHOLD", "0.35"))
+# Voice, notices: the SMS provider ("console" logs the messages, for the demo; else a dotted path to
+# a class with `send(phones, text)`), the group robots' time-out, plain http to this machine allowed
+# for a local robot (tests; always under DEBUG), and how many tries before a delivery is given up.
+TONGXIN_SMS_PROVIDER = os.environ.get("TONGXIN_SMS_PROVIDER", "console")
+TONGXIN_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TONGXIN_WEBHOOK_TIMEOUT_SECONDS", "5"))
+TONGXIN_WEBHOOK_ALLOW_LOCAL = env_bool("TONGXIN_WEBHOOK_ALLOW_LOCAL", False)
+TONGXIN_NOTICE_MAX_ATTEMPTS = int(os.environ.get("TONGXIN_NOTICE_MAX_ATTEMPTS", "5"))
