@@ -52,7 +52,7 @@ def groups_suggest(*, actor, compound: Compound) -> list[QuestionGroup]:
     new groups (each with `request_ids`), in the order of their oldest request."""
     require_compound(actor, compound.pk, roles=TEAM)
     candidates = list(
-        Request.objects.select_for_update()
+        Request.objects.select_for_update(of=("self",))
         .filter(request_q(actor), compound=compound, state__in=OPEN_STATES, group__isnull=True)
         .order_by("received_at", "pk")
         .values_list("pk", "text")
