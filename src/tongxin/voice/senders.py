@@ -94,10 +94,25 @@ def notice_markdown(notice) -> str:
     return f"### {notice.title}\n\n{notice.body}"
 
 
+# WeCom refuses a text longer than 2048 bytes (UTF-8), a markdown one longer than 4096.
+WECOM_MAX_BYTES = {"text": 2048, "markdown": 4096}
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes, ending with "…" when cut."""
+    if len(text.encode()) <= limit:
+        return text
+    ellipsis = "…"
+    cut = text.encode()[: limit - len(ellipsis.encode())].decode(errors="ignore")
+    return cut + ellipsis
+
+
 def wecom_payload(notice, *, msgtype: str = "markdown") -> dict:
     if msgtype == "text":
-        return {"msgtype": "text", "text": {"content": f"{notice.title}\n{notice.body}"}}
-    return {"msgtype": "markdown", "markdown": {"content": notice_markdown(notice)}}
+        content = clip_bytes(f"{notice.title}\n{notice.body}", WECOM_MAX_BYTES["text"])
+        return {"msgtype": "text", "text": {"content": content}}
+    content = clip_bytes(notice_markdown(notice), WECOM_MAX_BYTES["markdown"])
+    return {"msgtype": "markdown", "markdown": {"content": content}}
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:

@@ -37,6 +37,15 @@ def test_wecom_text_payload():
     assert payload == {"msgtype": "text", "text": {"content": "核酸通知\n1号楼1单元 8:00-9:00 下楼核酸"}}
 
 
+def test_wecom_long_notice_clipped_to_its_byte_limits():
+    long = types.SimpleNamespace(title="通知", body="核" * 3000)  # 9000 bytes
+    markdown = senders.wecom_payload(long)["markdown"]["content"]
+    text = senders.wecom_payload(long, msgtype="text")["text"]["content"]
+    assert 4090 < len(markdown.encode()) <= 4096 and markdown.endswith("…")
+    assert 2040 < len(text.encode()) <= 2048 and text.endswith("…")
+    assert senders.clip_bytes("短", 10) == "短"
+
+
 def test_dingtalk_signed_mode_checked_by_server(robot):
     robot.secret = "SEC0123456789abcdef+/="
     result = senders.send_dingtalk(robot.url("/robot/send", "access_token=tok"), robot.secret, NOTICE)
