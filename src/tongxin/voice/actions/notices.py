@@ -178,9 +178,14 @@ def _due_q(now: datetime.datetime) -> Q:
     )
 
 
+# A delivery being sent is claimed for this long: a second run (two crons overlapping) skips it,
+# and a run that died while sending leaves it due again afterwards.
+CLAIM = datetime.timedelta(minutes=10)
+
+
 def deliveries_send(now: datetime.datetime | None = None, limit: int = 100) -> dict[str, int]:
     """Send the due pending or failed deliveries (the portal's excepted: sent at publication), each
-    recorded in its own transaction; counts {"sent", "failed", "gave_up"}."""
+    claimed and recorded in its own transaction; counts {"sent", "failed", "gave_up"}."""
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0, "gave_up": 0}
     due = (
@@ -190,36 +195,51 @@ def deliveries_send(now: datetime.datetime | None = None, limit: int = 100) -> d
         .order_by("next_attempt_at", "pk")[:limit]
     )
     for delivery in list(due):
-        try:
-            result = senders.send(delivery, delivery.notice)
-        except Exception as exc:  # noqa: BLE001 - one channel's bug never stops the others
-            result = senders.SendResult(False, error=(str(exc) or exc.__class__.__name__)[:300])
-        attempts = delivery.attempts + 1
-        with transaction.atomic():
-            claimed = Delivery.objects.filter(
-                pk=delivery.pk, status=delivery.status, attempts=delivery.attempts
-            )
-            if result.ok:
-                changed = claimed.update(
-                    status=Delivery.Status.SENT,
-                    attempts=attempts,
-                    recipients=result.recipients,
-                    sent_at=now,
-                    last_error="",
-                    next_attempt_at=None,
-                )
-                counts["sent"] += changed
-                continue
-            gave_up = attempts >= max_attempts()
-            changed = claimed.update(
-                status=Delivery.Status.FAILED,
-                attempts=attempts,
-                last_error=(result.error or _("发送失败"))[:300],
-                next_attempt_at=None if gave_up else now + backoff(attempts),
-            )
-            if changed:
-                counts["gave_up" if gave_up else "failed"] += 1
+        outcome = delivery_send(delivery, now)
+        if outcome:
+            counts[outcome] += 1
     return counts
+
+
+def delivery_send(delivery: Delivery, now: datetime.datetime) -> str:
+    """Claim `delivery` as read (another run that read it too is told no: ""), send it outside any
+    transaction, record the result; "sent", "failed" or "gave_up"."""
+    with transaction.atomic():
+        claimed = Delivery.objects.filter(
+            pk=delivery.pk,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
+        ).update(next_attempt_at=now + CLAIM)
+    if not claimed:
+        return ""
+    try:
+        result = senders.send(delivery, delivery.notice)
+    except Exception as exc:  # noqa: BLE001 - one channel's bug never stops the others
+        result = senders.SendResult(False, error=(str(exc) or exc.__class__.__name__)[:300])
+    attempts = delivery.attempts + 1
+    mine = Delivery.objects.filter(pk=delivery.pk, status=delivery.status, attempts=delivery.attempts)
+    with transaction.atomic():
+        if result.ok:
+            changed = mine.update(
+                status=Delivery.Status.SENT,
+                attempts=attempts,
+                recipients=result.recipients,
+                sent_at=now,
+                last_error="",
+                next_attempt_at=None,
+            )
+            return "sent" if changed else ""
+        gave_up = attempts >= max_attempts()
+        changed = mine.update(
+            status=Delivery.Status.FAILED,
+            attempts=attempts,
+            last_error=(result.error or _("发送失败"))[:300],
+            next_attempt_at=None if gave_up else now + backoff(attempts),
+        )
+        if not changed:
+            return ""
+        return "gave_up" if gave_up else "failed"
 
 
 def send_due(now: datetime.datetime | None = None, limit: int = 100) -> dict[str, int]:

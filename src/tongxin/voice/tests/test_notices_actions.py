@@ -227,21 +227,39 @@ def test_limit(world, sms):
     assert deliveries_send(NOW, limit=2)["sent"] == 1
 
 
-def test_stale_read_counts_once(world, sms, monkeypatch):
-    """Two runs read the same due delivery: only one records its result."""
-    from tongxin.voice import senders
+def test_two_runs_read_the_same_delivery_one_sends(world, sms):
+    """Two overlapping runs read the same due delivery: only one claims and sends it."""
+    from tongxin.voice.actions.notices import delivery_send
+
+    notice = create(world, channels=("sms",))
+    first = Delivery.objects.get(notice=notice)
+    second = Delivery.objects.get(notice=notice)  # the stale read of the other run
+    assert delivery_send(first, NOW) == "sent"
+    assert delivery_send(second, NOW) == ""
+    assert len(sms.sent) == 1
+    first.refresh_from_db()
+    assert (first.status, first.attempts) == ("sent", 1)
+
+
+def test_claimed_delivery_not_due_during_send(world, sms, monkeypatch):
+    """A run started while another is sending skips the delivery; a run that died while sending
+    leaves it due again after the claim."""
     from tongxin.voice.actions import notices
 
-    create(world, channels=("sms",))
-    original = senders.send
+    notice = create(world, channels=("sms",))
 
-    def send_and_race(delivery, notice):
-        result = original(delivery, notice)
-        Delivery.objects.filter(pk=delivery.pk).update(status="sent", attempts=1)  # the other run won
-        return result
+    def crash(delivery, notice):
+        assert deliveries_send(NOW) == {"sent": 0, "failed": 0, "gave_up": 0}  # the overlapping run
+        raise KeyboardInterrupt  # the process dies mid-send
 
-    monkeypatch.setattr(notices.senders, "send", send_and_race)
-    assert deliveries_send(NOW) == {"sent": 0, "failed": 0, "gave_up": 0}
+    monkeypatch.setattr(notices.senders, "send", crash)
+    with pytest.raises(KeyboardInterrupt):
+        deliveries_send(NOW)
+    delivery = Delivery.objects.get(notice=notice)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    assert delivery.next_attempt_at == NOW + notices.CLAIM
+    monkeypatch.undo()
+    assert deliveries_send(NOW + notices.CLAIM)["sent"] == 1
 
 
 def test_provider_exception_is_a_failure(world, settings):
