@@ -80,7 +80,7 @@ def hotline_log(
     answered = _limited(answered, name="answered", limit=TEXT_MAX, label=_("答复内容"))
     follow_up = _limited(follow_up, name="follow_up", limit=FOLLOW_UP_MAX, label=_("后续跟进"))
     now = timezone.now()
-    at = _checked_time(at, now)
+    at = _checked_time(at, now, field="at")
     with transaction.atomic():
         request = None
         if make_request:

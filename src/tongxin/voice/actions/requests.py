@@ -56,15 +56,18 @@ def _checked_text(value, *, empty: str, code: str = "text_empty") -> str:
     return text
 
 
-def _checked_time(at, now: datetime.datetime) -> datetime.datetime:
+def _checked_time(at, now: datetime.datetime, field: str = "received_at") -> datetime.datetime:
+    def error(message: str, code: str) -> ValidationError:
+        return ValidationError({field: ValidationError(message, code=code)})
+
     if at is None:
         return now
     if not isinstance(at, datetime.datetime) or timezone.is_naive(at):
-        raise ValidationError({"received_at": ValidationError(_("收到时间缺少时区"), code="naive_time")})
+        raise error(_("时间缺少时区"), "naive_time")
     if at > now + CLOCK_SKEW:
-        raise ValidationError({"received_at": ValidationError(_("收到时间不能晚于现在"), code="future_time")})
+        raise error(_("时间不能晚于现在"), "future_time")
     if at < now - OLDEST:
-        raise ValidationError({"received_at": ValidationError(_("收到时间不能早于一年前"), code="too_old")})
+        raise error(_("时间不能早于一年前"), "too_old")
     return at
 
 
