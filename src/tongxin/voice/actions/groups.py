@@ -4,6 +4,8 @@ similarity, then merged or split by hand) and answered once, every request recor
 Only unanswered groups change: a group once answered is the record of what everyone was told.
 An unanswered group left with fewer than two requests is dissolved (its last request ungrouped)."""
 
+from collections import Counter
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +18,7 @@ from tongxin.core.models import AuditLog
 from tongxin.registry.models import Compound
 from tongxin.voice import similarity
 from tongxin.voice.models import Answer, Channel, Notice, QuestionGroup, Request, State
-from tongxin.voice.selectors.groups import OPEN_STATES, require_group
+from tongxin.voice.selectors.groups import OPEN_STATES, groups_visible, require_group
 from tongxin.voice.selectors.scope import TEAM, request_q, require_compound, require_request
 
 ANSWER_MAX = 2000
@@ -47,9 +49,11 @@ def _dissolve_if_small(group: QuestionGroup) -> bool:
 
 @transaction.atomic
 def groups_suggest(*, actor, compound: Compound) -> list[QuestionGroup]:
-    """Group the compound's open, ungrouped requests that `actor` sees by what they ask; every
-    group of two or more becomes a QuestionGroup labelled by its most central text. Returns the
-    new groups (each with `request_ids`), in the order of their oldest request."""
+    """Group the compound's open, ungrouped requests that `actor` sees by what they ask. A request
+    asking what an unanswered group (one he sees) already asks joins that group; two or more asking
+    something new become a QuestionGroup labelled by their most central text. Groups made or
+    changed by hand are never taken apart here. Returns the groups made or joined, each with the
+    `request_ids` added, new and joined alike in the order of their oldest request."""
     require_compound(actor, compound.pk, roles=TEAM)
     candidates = list(
         Request.objects.select_for_update(of=("self",))
@@ -57,22 +61,43 @@ def groups_suggest(*, actor, compound: Compound) -> list[QuestionGroup]:
         .order_by("received_at", "pk")
         .values_list("pk", "text")
     )
+    open_groups = groups_visible(actor).filter(compound=compound, answered_at__isnull=True)
+    anchors = list(
+        Request.objects.filter(group__in=open_groups)
+        .order_by("received_at", "pk")
+        .values_list("group_id", "text")
+    )
     texts = [text for _pk, text in candidates]
     now = timezone.now()
-    created = []
-    for indices in similarity.group_texts(texts):
-        if len(indices) < 2:
+    touched: dict[int, QuestionGroup] = {}
+    for indices in similarity.group_texts(texts + [text for _group, text in anchors]):
+        mine = [i for i in indices if i < len(candidates)]
+        if not mine:
             continue
-        ids = [candidates[i][0] for i in indices]
-        group = QuestionGroup.objects.create(
-            compound=compound,
-            label=similarity.label_for([texts[i] for i in indices]),
-            created_at=now,
-            created_by=actor if getattr(actor, "pk", None) else None,
-        )
+        ids = [candidates[i][0] for i in mine]
+        joined = Counter(anchors[i - len(candidates)][0] for i in indices if i >= len(candidates))
+        if joined:
+            # The existing group with most of its questions here (the oldest on a tie).
+            group_id = min(joined, key=lambda pk: (-joined[pk], pk))
+            group = QuestionGroup.objects.select_for_update().get(pk=group_id)
+            if group.answered_at is not None:
+                continue
+        elif len(ids) >= 2:
+            group = QuestionGroup.objects.create(
+                compound=compound,
+                label=similarity.label_for([texts[i] for i in mine]),
+                created_at=now,
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
+        else:
+            continue
         Request.objects.filter(pk__in=ids, group__isnull=True).update(group=group, updated_at=now)
+        if group.pk in touched:  # two questions of one group drew different newcomers
+            touched[group.pk].request_ids += ids
+            continue
         group.request_ids = ids
-        created.append(group)
+        group.joined = bool(joined)
+        touched[group.pk] = group
     audit(
         actor=actor,
         action="create",
@@ -82,10 +107,11 @@ def groups_suggest(*, actor, compound: Compound) -> list[QuestionGroup]:
         detail={
             "compound": compound.pk,
             "requests": len(candidates),
-            "groups": {str(g.pk): g.request_ids for g in created},
+            "groups": {str(g.pk): g.request_ids for g in touched.values() if not g.joined},
+            "joined": {str(g.pk): g.request_ids for g in touched.values() if g.joined},
         },
     )
-    return created
+    return list(touched.values())
 
 
 @transaction.atomic

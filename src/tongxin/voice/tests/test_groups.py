@@ -87,17 +87,23 @@ def test_a_grid_worker_groups_only_what_he_sees(world, asked):
     groups = groups_suggest(actor=world.users[Role.GRID_WORKER], compound=world.compound_a)
     r = asked
     assert [members(g) for g in groups] == [[r[0].pk, r[5].pk], [r[1].pk, r[6].pk]]
-    # The manager's view holds them all; the grid worker does not see a group holding home_a2's request.
+    # The manager sees home_a2's questions too: they join the groups asking the same.
     more = [
         ask(world, text, household=world.home_a2, minute=20 + i)
         for i, text in enumerate(["啥时候解封", "几号解封"])
     ]
-    g2 = groups_suggest(actor=manager(world), compound=world.compound_a)
-    assert [members(g) for g in g2] == [[r[3].pk, more[0].pk, more[1].pk]]
-    assert len(compound_groups(world.users[Role.GRID_WORKER], world.compound_a.pk)) == 2
-    assert len(compound_groups(manager(world), world.compound_a.pk)) == 3
+    joined = groups_suggest(actor=manager(world), compound=world.compound_a)
+    assert [(g.pk, g.request_ids, g.joined) for g in joined] == [
+        (groups[0].pk, [r[3].pk, more[0].pk, more[1].pk], True),
+        (groups[1].pk, [r[4].pk], True),
+    ]
+    # Now each group holds a request of building 2: the grid worker no longer sees them.
+    assert len(compound_groups(world.users[Role.GRID_WORKER], world.compound_a.pk)) == 0
+    assert len(compound_groups(manager(world), world.compound_a.pk)) == 2
     with pytest.raises(Http404):
-        group_detail(world.users[Role.GRID_WORKER], g2[0].pk)
+        group_detail(world.users[Role.GRID_WORKER], groups[0].pk)
+    with pytest.raises(Http404):
+        group_answer(actor=world.users[Role.GRID_WORKER], group=groups[0], text="下周一解封")
 
 
 def test_scoping_other_compound_and_residents(world, asked):
@@ -326,3 +332,24 @@ def test_list_query_count_does_not_grow(world, asked, django_assert_max_num_quer
     with django_assert_max_num_queries(3):
         listed = list(compound_groups(manager(world), world.compound_a.pk))
         assert [g.requests_count for g in listed] and sum(g.requests_count for g in listed) >= 16
+
+
+def test_a_new_request_joins_the_unanswered_group_asking_the_same(world, asked):
+    r = asked
+    unseal, parcels = groups_suggest(actor=manager(world), compound=world.compound_a)
+    group_answer(actor=manager(world), group=parcels, text="快递消杀后送到楼下")
+    late = [
+        ask(world, "到底啥时候解封？", minute=60),
+        ask(world, "快递今天能进来吗", minute=61),
+        ask(world, "快递可以进小区吗", minute=62),
+        ask(world, "楼下垃圾没人收", minute=63),
+    ]
+    touched = groups_suggest(actor=manager(world), compound=world.compound_a)
+    assert [(g.pk, g.request_ids, g.joined) for g in touched][0] == (unseal.pk, [late[0].pk], True)
+    # The answered parcels group takes nobody: the two new parcel questions make a group of their own.
+    assert len(touched) == 2 and not touched[1].joined and members(touched[1]) == [late[1].pk, late[2].pk]
+    assert members(unseal) == [r[0].pk, r[3].pk, r[5].pk, late[0].pk]
+    assert members(parcels) == [r[1].pk, r[4].pk, r[6].pk]
+    assert Request.objects.get(pk=late[3].pk).group_id is None
+    log = AuditLog.objects.filter(reason="group_suggest").latest("pk")
+    assert log.detail["joined"] == {str(unseal.pk): [late[0].pk]}
