@@ -240,8 +240,8 @@ def group_answer(*, actor, group: QuestionGroup, text: str, notice: Notice | Non
             code="group_answer_stale",
         )
     requests = list(Request.objects.select_for_update().filter(group=group).order_by("received_at", "pk"))
-    if not requests:
-        raise PermissionDenied  # an empty group is not shown; nothing to answer
+    if not requests:  # every request taken out meanwhile: nothing recorded, the group stays open
+        raise ValidationError(_("这个共性问题已没有诉求"), code="group_answer_none")
     answers = Answer.objects.bulk_create(
         [
             Answer(

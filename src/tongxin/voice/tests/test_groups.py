@@ -353,3 +353,13 @@ def test_a_new_request_joins_the_unanswered_group_asking_the_same(world, asked):
     assert Request.objects.get(pk=late[3].pk).group_id is None
     log = AuditLog.objects.filter(reason="group_suggest").latest("pk")
     assert log.detail["joined"] == {str(unseal.pk): [late[0].pk]}
+
+
+def test_an_emptied_group_is_not_answered(world, asked):
+    empty = QuestionGroup.objects.create(compound=world.compound_a, label="什么时候解封")
+    with pytest.raises(ValidationError) as caught:
+        group_answer(actor=manager(world), group=empty, text="下周一解封")
+    assert caught.value.code == "group_answer_none"
+    empty.refresh_from_db()
+    assert empty.answered_at is None
+    assert not AuditLog.objects.filter(reason="group_answer").exists()
