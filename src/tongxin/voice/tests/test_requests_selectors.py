@@ -148,3 +148,20 @@ def test_counts_in_one_query(world, frozen, django_assert_num_queries):
     assert counts["by_category"]["praise"] == 0
     assert selectors.request_counts(worker, world.compound_a.pk, now=NOW)["received"] == 4
     assert Request.objects.count() == 4
+
+
+def test_volunteer_given_buildings_is_limited_like_a_grid_worker(world):
+    volunteer = world.users[Role.VOLUNTEER]
+    mine = make_request(world, household=world.home_a1, text="a1")
+    theirs = make_request(world, household=world.home_a2, text="a2")
+    nobody = make_request(world, text="群消息")
+    assert set(requests_visible(volunteer).values_list("pk", flat=True)) == {mine.pk, theirs.pk, nobody.pk}
+    limited = make_user(Role.VOLUNTEER, compound=world.compound_a, buildings=[world.a2])
+    assert set(requests_visible(limited).values_list("pk", flat=True)) == {theirs.pk, nobody.pk}
+
+
+def test_inactive_user_sees_nothing(world):
+    make_request(world, household=world.home_a1)
+    user = manager(world)
+    user.is_active = False
+    assert not requests_visible(user).exists()
