@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from tongxin.core import crypto
 from tongxin.core.audit import audit
 from tongxin.registry.models import Compound
-from tongxin.supplies.selectors.scope import STOCK_KEEPERS, require_compound
 from tongxin.voice.models import Endpoint
+from tongxin.voice.selectors.scope import KEEPERS, require_compound
 from tongxin.voice.senders import check_webhook_url
 
 
@@ -24,7 +24,7 @@ def mask_url(url: str) -> str:
 
 @transaction.atomic
 def endpoint_add(*, actor, compound: Compound, kind: str, name: str, url: str, secret: str = "") -> Endpoint:
-    require_compound(actor, compound.pk, roles=STOCK_KEEPERS)
+    require_compound(actor, compound.pk, roles=KEEPERS)
     if kind not in Endpoint.Kind.values:
         raise ValidationError(_("未知的机器人类型"), code="endpoint_kind")
     name = (name or "").strip()
@@ -52,7 +52,7 @@ def endpoint_add(*, actor, compound: Compound, kind: str, name: str, url: str, s
 
 @transaction.atomic
 def endpoint_set_active(*, actor, endpoint: Endpoint, active: bool) -> Endpoint:
-    require_compound(actor, endpoint.compound_id, roles=STOCK_KEEPERS)
+    require_compound(actor, endpoint.compound_id, roles=KEEPERS)
     Endpoint.objects.filter(pk=endpoint.pk).update(active=active)
     endpoint.active = active
     audit(

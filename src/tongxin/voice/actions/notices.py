@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
 from tongxin.registry.models import Building, Compound, Household, Unit
-from tongxin.supplies.selectors.scope import STOCK_KEEPERS, require_compound
 from tongxin.voice import senders
 from tongxin.voice.models import Audience, Delivery, Endpoint, Notice
 from tongxin.voice.notice_templates import TEMPLATES
 from tongxin.voice.selectors.notices import audience_households
+from tongxin.voice.selectors.scope import KEEPERS, require_compound
 
 BACKOFF_MINUTES = (1, 5, 15, 60)
 ROBOT_CHANNELS = {
@@ -74,7 +74,7 @@ def notice_create(
 ) -> Notice:
     """A notice with one delivery per channel (per active robot of the compound for WeCom and
     DingTalk); published at once unless scheduled later."""
-    require_compound(actor, compound.pk, roles=STOCK_KEEPERS)
+    require_compound(actor, compound.pk, roles=KEEPERS)
     now = now or timezone.now()
     title, body = (title or "").strip(), (body or "").strip()
     if not title:

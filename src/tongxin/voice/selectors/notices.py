@@ -1,8 +1,8 @@
 """Notices as the compound's team and a household read them, and who a notice reaches.
 
-The team (supplies' `HANDS_OUT` roles of the compound, officials over it) sees the compound's
-notices with each channel's delivery. A resident sees the published notices whose audience
-includes their own household. Another compound: 404.
+The team (`voice.selectors.scope.TEAM`: supplies' HANDS_OUT roles of the compound, officials
+over it) sees the compound's notices with each channel's delivery. A resident sees the published
+notices whose audience includes their own household. Another compound: 404.
 
 Who a notice reaches (`audience_households`): the compound's households, those of the chosen
 buildings or units, those listed, or the sealed ones — homes under the strictest risk level of the
@@ -18,8 +18,8 @@ from tongxin.accounts.models import Role
 from tongxin.outbreak.rules import active_rules
 from tongxin.outbreak.selectors.areas import areas_with_outlook
 from tongxin.registry.models import Compound, Household, Resident
-from tongxin.supplies.selectors.scope import HANDS_OUT, require_compound, supplies_q
 from tongxin.voice.models import Audience, Delivery, Notice
+from tongxin.voice.selectors.scope import TEAM, require_compound, voice_q
 
 
 def sealed_household_ids(user, compound: Compound, households=None) -> set[int]:
@@ -90,7 +90,7 @@ def audience_phone_ciphers(notice: Notice) -> list[str]:
 
 def notices_of_compound(user, compound: Compound):
     """The compound's notices, newest first, each with its deliveries (`.deliveries.all()`)."""
-    require_compound(user, compound.pk, roles=HANDS_OUT)
+    require_compound(user, compound.pk, roles=TEAM)
     return (
         Notice.objects.filter(compound=compound)
         .prefetch_related(
@@ -101,7 +101,7 @@ def notices_of_compound(user, compound: Compound):
 
 
 def notice_get(user, notice_id: int) -> Notice:
-    notice = Notice.objects.filter(supplies_q(user), pk=notice_id).first()
+    notice = Notice.objects.filter(voice_q(user), pk=notice_id).first()
     if notice is None:
         raise Http404
     return notice
@@ -139,7 +139,7 @@ def notices_for_household(user, household: Household) -> list[Notice]:
         if user.household_id != household.pk:
             raise Http404
     else:
-        require_compound(user, household.compound_id, roles=HANDS_OUT)
+        require_compound(user, household.compound_id, roles=TEAM)
     notices = list(
         Notice.objects.filter(compound_id=household.compound_id, published_at__isnull=False).order_by(
             "-published_at", "-pk"
@@ -160,7 +160,7 @@ def notices_for_household(user, household: Household) -> list[Notice]:
 def published_counts(user) -> dict[int, int]:
     """Published notices per compound the user's team sees: {compound_id: count}."""
     rows = (
-        Notice.objects.filter(supplies_q(user), published_at__isnull=False)
+        Notice.objects.filter(voice_q(user), published_at__isnull=False)
         .values("compound_id")
         .annotate(n=Count("pk"))
     )
