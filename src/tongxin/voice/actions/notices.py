@@ -137,11 +137,11 @@ def notice_create(
         },
     )
     if scheduled_at is None:
-        _publish(notice, now)
+        _publish(notice, now, actor)
     return notice
 
 
-def _publish(notice: Notice, now: datetime.datetime) -> bool:
+def _publish(notice: Notice, now: datetime.datetime, actor=None) -> bool:
     """Publish `notice` if no one has yet; the portal's delivery is sent at once."""
     if not Notice.objects.filter(pk=notice.pk, published_at__isnull=True).update(published_at=now):
         return False
@@ -150,7 +150,7 @@ def _publish(notice: Notice, now: datetime.datetime) -> bool:
     notice.deliveries.filter(channel=Delivery.ChannelKind.PORTAL, status=Delivery.Status.PENDING).update(
         status=Delivery.Status.SENT, sent_at=now, recipients=reached, attempts=1
     )
-    audit(actor=None, action="publish", obj=notice, label=notice.title, detail={"households": reached})
+    audit(actor=actor, action="publish", obj=notice, label=notice.title, detail={"households": reached})
     return True
 
 
