@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tongxin.registry.models import Compound, Household, Resident
 
@@ -22,7 +23,7 @@ class Channel(models.TextChoices):
 
 
 class Category(models.TextChoices):
-    SUPPLIES = "supplies", _("物资")
+    SUPPLIES = "supplies", pgettext_lazy("request category", "物资")
     MEDICAL = "medical", _("就医")
     TESTING = "testing", _("核酸")
     ACCESS = "access", _("出入")
