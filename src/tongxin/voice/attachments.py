@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
+from tongxin.core.uploads import file_kind
+
 MAX_FILES = 5
 NAME_MAX = 100
 CONTENT_TYPES = {
@@ -26,19 +28,6 @@ class CheckedFile:
     name: str  # the name the sender gave, shortened, for display only
     content_type: str
     size: int
-
-
-def file_kind(head: bytes) -> str | None:
-    """ "jpg", "png", "webp" or "pdf" from the file's first bytes, None otherwise."""
-    if head[:3] == b"\xff\xd8\xff":
-        return "jpg"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return "png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:5] == b"%PDF-":
-        return "pdf"
-    return None
 
 
 def _error(message: str, code: str) -> ValidationError:

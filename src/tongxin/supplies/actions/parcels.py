@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
 from tongxin.core.sync import CLOCK_SKEW
+from tongxin.core.uploads import IMAGES, file_kind
 from tongxin.registry import selectors as registry_selectors
 from tongxin.registry.models import Compound, Household
 from tongxin.supplies.models import Parcel, ParcelState
@@ -39,14 +40,9 @@ PHOTO_KINDS = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 def photo_kind(head: bytes) -> str | None:
-    """ "jpg", "png" or "webp" from the file's first bytes (its magic number), None otherwise."""
-    if head[:3] == b"\xff\xd8\xff":
-        return "jpg"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return "png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
+    """ "jpg", "png" or "webp" from the file's first bytes, None otherwise (a PDF is no photo)."""
+    kind = file_kind(head)
+    return kind if kind in IMAGES else None
 
 
 def checked_photo(photo) -> ContentFile | None:
