@@ -15,12 +15,11 @@ import datetime
 import itertools
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
-from tongxin.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer
+from tongxin.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer, wait_until
 
 PHONE = {
     "viewport": {"width": 360, "height": 740},
@@ -75,7 +74,7 @@ def script_page(playwright):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.route(f"{ORIGIN}/**", _serve_static)
     page.goto(f"{ORIGIN}/")
-    page.wait_for_function("() => window.TongxinGate !== undefined")
+    wait_until(page, "window.TongxinGate !== undefined")
     yield page
     assert errors == []
     browser.close()
@@ -582,15 +581,6 @@ RESEND_ALL = (
 )
 
 
-def wait_until(page, predicate: str, arg=None, timeout: float = 30) -> None:
-    """Poll an async predicate (one that reads IndexedDB) until it is true. Not wait_for_function:
-    it takes the predicate's Promise, which is truthy, as true at once."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(predicate, arg):
-        assert time.monotonic() < deadline, f"still false after {timeout}s: {predicate[-120:]}"
-        time.sleep(0.1)
-
-
 # What gate-forget.js keeps of an event the server holds.
 FORGET_KEEPS = {
     "seq",
@@ -698,7 +688,7 @@ def test_a_volunteer_keeps_the_gate_through_a_server_restart(app_server, playwri
     page.goto(gate_url)
     page.wait_for_selector("#gate[data-ready='1']")
     page.wait_for_selector("#snapshot-state:has-text('名单 12 人')")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     assert page.locator("#net").inner_text() == "在线"
     assert page.locator("#snapshot-age").inner_text().startswith("名单更新于 ")
     assert page.locator("#snapshot-age").inner_text().endswith("，刚刚")
@@ -1012,7 +1002,7 @@ def phone_camera(browser, app_server, gate_url: str) -> None:
     turn(page, "in")
     page.locator("#camera").tap()
     page.wait_for_selector("#camera-sheet:not([hidden])")
-    page.wait_for_function("() => document.getElementById('camera-video').readyState >= 2")
+    wait_until(page, "document.getElementById('camera-video').readyState >= 2")
     seen = answer_to(
         page, lambda: page.evaluate("code => { window.cameraSees = code; }", world["codes"]["陈静"])
     )

@@ -113,3 +113,15 @@ class AppServer:
     def query(self, sql: str, params=()) -> list[tuple]:
         with sqlite3.connect(self.db) as connection:
             return connection.execute(sql, params).fetchall()
+
+
+def wait_until(page, predicate: str, arg=None, timeout: float = 30) -> None:
+    """Poll `predicate` (an expression, or a function of `arg`, sync or async: one that reads
+    IndexedDB or the Cache Storage) with page.evaluate until it is true. Not wait_for_function: it
+    takes an async predicate's Promise, which is truthy, as true at once, and it evaluates a string
+    predicate with eval inside the page, which the Content Security Policy (no 'unsafe-eval')
+    refuses now and then; page.evaluate goes through the DevTools protocol."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout}s: {predicate[-120:]}"
+        time.sleep(0.1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tongxin.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer
+from tongxin.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer, wait_until
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
 PASSWORD = "pw-for-tests-only"
@@ -99,15 +99,6 @@ def wait_tube(page, code: str, count: int) -> None:
     page.wait_for_selector(f"#tube[data-code='{code}'][data-count='{count}']")
 
 
-def wait_until(page, predicate: str, arg=None, timeout: float = 30) -> None:
-    """Poll an async predicate (one that reads IndexedDB or the Cache Storage) until it is true.
-    Not wait_for_function: it takes the predicate's Promise, which is truthy, as true at once."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(predicate, arg):
-        assert time.monotonic() < deadline, f"still false after {timeout}s: {predicate[-120:]}"
-        time.sleep(0.1)
-
-
 def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -136,7 +127,7 @@ def test_station_keeps_scanning_through_a_server_restart(app_server, tmp_path):
         page.goto(station_url)
         page.wait_for_selector("#station[data-ready='1']")
         page.wait_for_selector("#roster-state:has-text('名单 11 人')")
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        wait_until(page, "navigator.serviceWorker.controller !== null")
         assert page.locator("#net").inner_text() == "在线"
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
