@@ -16,6 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -143,11 +144,11 @@ def send_dingtalk(url: str, secret: str, notice) -> SendResult:
     return _post_json(dingtalk_url(url, secret), dingtalk_payload(notice))
 
 
-class SmsProvider:
-    """An SMS gateway: `send(phones, text)` to every phone, one SendResult for the batch."""
+class SmsProvider(Protocol):
+    """An SMS gateway, named by TONGXIN_SMS_PROVIDER: `send(phones, text)` to every phone, one
+    SendResult for the batch."""
 
-    def send(self, phones: list[str], text: str) -> SendResult:  # pragma: no cover - interface
-        raise NotImplementedError
+    def send(self, phones: list[str], text: str) -> SendResult: ...
 
 
 class ConsoleSmsProvider(SmsProvider):
