@@ -21,6 +21,7 @@ from tongxin.outbreak.errors import StaleEdit
 from tongxin.registry.api import router as registry_router
 from tongxin.supplies.api import router as supplies_router
 from tongxin.testing.api import router as testing_router
+from tongxin.voice.api import router as voice_router
 
 api = NinjaAPI(title="Tongxin API", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("/", registry_router)
@@ -28,6 +29,7 @@ api.add_router("/outbreak/", outbreak_router)
 api.add_router("/testing/", testing_router)
 api.add_router("/access/", access_router)
 api.add_router("/supplies/", supplies_router)
+api.add_router("/voice/", voice_router)
 
 
 @api.exception_handler(Http404)

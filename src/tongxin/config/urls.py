@@ -19,5 +19,7 @@ urlpatterns = [
     path("testing/", include("tongxin.testing.urls")),
     path("access/", include("tongxin.access.urls")),
     path("supplies/", include("tongxin.supplies.urls")),
+    path("voice/", include("tongxin.voice.urls")),
+    path("portal/", include("tongxin.voice.portal_urls")),
     path("", include("tongxin.registry.urls")),
 ]

@@ -273,3 +273,25 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.notice_id} {self.channel} {self.status}"
+
+
+class PortalCode(models.Model):
+    """A one-time code sent by SMS to log a resident into the portal. Only the code's keyed hash is
+    kept; a code works once, before it expires, and within a few wrong tries. Kept in the database
+    (not the cache) so that every app server and worker checks the same codes."""
+
+    phone_hash = models.CharField(max_length=64)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录验证码")
+        verbose_name_plural = _("登录验证码")
+        indexes = [models.Index(fields=["phone_hash", "created_at"], name="voice_portal_code_phone_idx")]
+
+    def __str__(self):
+        return f"{self.phone_hash[:8]} {self.created_at:%Y-%m-%d %H:%M}"

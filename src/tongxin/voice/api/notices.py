@@ -1,0 +1,5 @@
+"""JSON API of the voice module: notices (filled in by its owner)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,1 @@
+"""Pages of the voice module, one module per part; each exports `urlpatterns`."""

@@ -1,0 +1,3 @@
+"""Pages of the voice module: notices (filled in by its owner)."""
+
+urlpatterns: list = []

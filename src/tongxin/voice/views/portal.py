@@ -1,0 +1,3 @@
+"""Pages of the voice module: portal (filled in by its owner)."""
+
+urlpatterns: list = []
