@@ -17,6 +17,7 @@ from tongxin.core.audit import audit
 from tongxin.core.models import AuditLog
 from tongxin.registry.models import Compound
 from tongxin.voice import similarity
+from tongxin.voice.actions.notices import notice_create
 from tongxin.voice.models import Answer, Channel, Notice, QuestionGroup, Request, State
 from tongxin.voice.selectors.groups import OPEN_STATES, groups_visible, require_group
 from tongxin.voice.selectors.scope import TEAM, request_q, require_compound, require_request
@@ -270,3 +271,30 @@ def group_answer(*, actor, group: QuestionGroup, text: str, notice: Notice | Non
         detail={"requests": [r.pk for r in requests], "notice": notice.pk if notice else None},
     )
     return answers
+
+
+def _default_notice_title(group: QuestionGroup) -> str:
+    return (_("答复：%(label)s") % {"label": group.label})[:100]
+
+
+@transaction.atomic
+def group_answer_by_notice(
+    *, actor, group: QuestionGroup, text: str, title: str = "", channels=("portal",)
+) -> Notice:
+    """Answer the whole group with ONE notice to the compound, published now through `channels`:
+    the notice and every request's answer (which names it) are written together or not at all."""
+    if getattr(actor, "role", None) == Role.RESIDENT:
+        raise PermissionDenied
+    require_compound(actor, group.compound_id, roles=TEAM)
+    group = require_group(actor, group.pk)
+    if not (text or "").strip():
+        raise ValidationError(_("请填写答复内容"), code="group_answer_empty")
+    notice = notice_create(
+        actor=actor,
+        compound=group.compound,
+        title=(title or "").strip() or _default_notice_title(group),
+        body=text,
+        channels=channels,
+    )
+    group_answer(actor=actor, group=group, text=text, notice=notice)
+    return notice

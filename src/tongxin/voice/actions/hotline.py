@@ -15,6 +15,7 @@ from tongxin.registry.actions import protected_phone_fields
 from tongxin.registry.models import Compound, Household
 from tongxin.voice.actions.requests import _checked_time, _line, _require_actor, request_create
 from tongxin.voice.models import Channel, HotlineCall
+from tongxin.voice.selectors.hotline import require_call
 from tongxin.voice.selectors.scope import TEAM, require_compound
 
 CALLER_MAX = 50
@@ -110,4 +111,24 @@ def hotline_log(
             obj=call,
             detail={"request": request.pk if request else None},
         )
+    return call
+
+
+@transaction.atomic
+def hotline_follow_up(*, actor, call: HotlineCall, follow_up: str) -> HotlineCall:
+    """Write down (or clear, once done) what still has to be done after a call."""
+    _require_actor(actor)
+    call = require_call(actor, call.pk)
+    require_compound(actor, call.compound_id, roles=TEAM)
+    follow_up = _limited(follow_up, name="follow_up", limit=FOLLOW_UP_MAX, label=_("后续跟进"))
+    before = call.follow_up
+    HotlineCall.objects.filter(pk=call.pk).update(follow_up=follow_up)
+    call.follow_up = follow_up
+    audit(
+        actor=actor,
+        action=AuditLog.Action.UPDATE,
+        obj=call,
+        reason="hotline_follow_up",
+        detail={"before": before, "after": follow_up},
+    )
     return call

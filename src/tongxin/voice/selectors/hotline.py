@@ -3,6 +3,7 @@
 import datetime
 
 from django.db.models import Count, Q
+from django.http import Http404
 from django.utils import timezone
 
 from tongxin.voice.models import HotlineCall
@@ -38,3 +39,20 @@ def hotline_counts(
     if until is not None:
         rows = rows.filter(at__lt=until)
     return rows.aggregate(calls=Count("pk"), answered=Count("pk", filter=~Q(answered="")))
+
+
+def require_call(user, call_id) -> HotlineCall:
+    """One call of a compound `user` works on (the phone only masked), else 404."""
+    try:
+        call_id = int(call_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    found = (
+        HotlineCall.objects.filter(voice_q(user), pk=call_id)
+        .defer("phone_cipher", "phone_hash")
+        .select_related("taken_by", "request")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
