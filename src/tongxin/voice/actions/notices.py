@@ -17,8 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit
+from tongxin.core.uploads import IMAGES
 from tongxin.registry.models import Building, Compound, Household, Unit
 from tongxin.voice import senders
+from tongxin.voice.attachments import checked_file
 from tongxin.voice.models import Audience, Delivery, Endpoint, Notice
 from tongxin.voice.notice_templates import TEMPLATES
 from tongxin.voice.selectors.notices import audience_households
@@ -58,6 +60,22 @@ def _clean_audience_ids(compound: Compound, audience: str, audience_ids) -> list
     return ids
 
 
+def _checked_notice_file(upload, field: str, *, image: bool):
+    """An upload for the notice's `field`, checked like a request's attachment (an image or a PDF
+    by its bytes, within the size limit); the image field takes images only."""
+    if upload is None or upload == b"":
+        return None
+    try:
+        checked = checked_file(upload)
+    except ValidationError as error:
+        raise ValidationError({field: error.message_dict["attachments"]}) from None
+    if image and checked.content.name.rsplit(".", 1)[-1] not in IMAGES:
+        raise ValidationError(
+            {field: ValidationError(_("图片只能是JPEG、PNG或WebP格式"), code="notice_image_type")}
+        )
+    return checked.content
+
+
 @transaction.atomic
 def notice_create(
     *,
@@ -70,10 +88,13 @@ def notice_create(
     scheduled_at: datetime.datetime | None = None,
     channels=(Delivery.ChannelKind.PORTAL,),
     template: str = "",
+    image=None,
+    attachment=None,
     now: datetime.datetime | None = None,
 ) -> Notice:
     """A notice with one delivery per channel (per active robot of the compound for WeCom and
-    DingTalk); published at once unless scheduled later."""
+    DingTalk); published at once unless scheduled later. `image` (JPEG, PNG, WebP) and
+    `attachment` (an image or a PDF) are optional uploads, served only through a scoped view."""
     require_compound(actor, compound.pk, roles=KEEPERS)
     now = now or timezone.now()
     title, body = (title or "").strip(), (body or "").strip()
@@ -107,6 +128,8 @@ def notice_create(
                     _("本小区没有启用的%(kind)s") % {"kind": Endpoint.Kind(kind).label},
                     code="notice_no_endpoint",
                 )
+    image_file = _checked_notice_file(image, "image", image=True)
+    attachment_file = _checked_notice_file(attachment, "attachment", image=False)
     notice = Notice.objects.create(
         compound=compound,
         title=title,
@@ -114,6 +137,8 @@ def notice_create(
         audience=audience,
         audience_ids=ids,
         template=template,
+        image=image_file,
+        attachment=attachment_file,
         scheduled_at=scheduled_at,
         created_at=now,
         created_by=actor,
@@ -134,6 +159,8 @@ def notice_create(
             "audience": audience,
             "channels": channels,
             "scheduled_at": scheduled_at.isoformat() if scheduled_at else None,
+            "image": bool(image_file),
+            "attachment": bool(attachment_file),
         },
     )
     if scheduled_at is None:
@@ -240,6 +267,30 @@ def delivery_send(delivery: Delivery, now: datetime.datetime) -> str:
         if not changed:
             return ""
         return "gave_up" if gave_up else "failed"
+
+
+def notice_send_due(*, actor, notice: Notice, now: datetime.datetime | None = None) -> dict[str, int]:
+    """A keeper's "send now" on one published notice: its due deliveries (pending, or failed and
+    waiting for a retry) sent at once, each claimed and recorded on its own as cron would, so two
+    clicks or a cron run at the same time never send one twice. Counts {"sent", "failed",
+    "gave_up"}; the press is audited."""
+    require_compound(actor, notice.compound_id, roles=KEEPERS)
+    now = now or timezone.now()
+    if notice.published_at is None:
+        raise ValidationError(_("通知尚未发布，到计划时间后才会发送"), code="notice_unpublished")
+    counts = {"sent": 0, "failed": 0, "gave_up": 0}
+    due = (
+        Delivery.objects.filter(_due_q(now), notice_id=notice.pk)
+        .exclude(channel=Delivery.ChannelKind.PORTAL)
+        .select_related("notice__compound", "notice__created_by", "endpoint")
+        .order_by("pk")
+    )
+    for delivery in list(due):
+        outcome = delivery_send(delivery, now)
+        if outcome:
+            counts[outcome] += 1
+    audit(actor=actor, action="update", obj=notice, label=notice.title, fields="deliveries", detail=counts)
+    return counts
 
 
 def send_due(now: datetime.datetime | None = None, limit: int = 100) -> dict[str, int]:

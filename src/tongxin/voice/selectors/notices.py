@@ -107,6 +107,29 @@ def notice_get(user, notice_id: int) -> Notice:
     return notice
 
 
+def notice_for_files(user, notice_id: int) -> Notice:
+    """A notice whose image and attachment `user` may open: its compound's team, or a resident
+    whose household the published notice reaches. Anyone else: 404."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise Http404
+    if user.role != Role.RESIDENT:
+        return notice_get(user, notice_id)
+    household = Household.objects.filter(pk=user.household_id or 0).select_related("compound").first()
+    notice = Notice.objects.filter(
+        pk=notice_id, compound_id=getattr(household, "compound_id", 0), published_at__isnull=False
+    ).first()
+    if household is None or notice is None:
+        raise Http404
+    sealed = None
+    if notice.audience == Audience.SEALED:
+        sealed = sealed_household_ids(
+            notice.created_by, household.compound, Household.objects.filter(pk=household.pk)
+        )
+    if not _reaches(notice, household, sealed):
+        raise Http404
+    return notice
+
+
 def delivery_summary(notice: Notice) -> dict[str, int]:
     """Counts of the notice's deliveries by status (prefetched deliveries are used)."""
     counts = {status: 0 for status in Delivery.Status.values}
