@@ -1,3 +1,50 @@
-"""Pages of the voice module: dashboard (filled in by its owner)."""
+"""/voice/: a compound's figures as the report gives them (事事有回应): notices published, requests
+received, answered and closed (the problems solved), hotline calls, for the day and since the
+start; the requests late now; links to each page."""
 
-urlpatterns: list = []
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from tongxin.accounts.models import Role
+from tongxin.core.pages import compound_choice, day_param
+from tongxin.voice.selectors.counts import compound_counts
+from tongxin.voice.selectors.requests import answer_due, late_requests
+from tongxin.voice.selectors.scope import TEAM
+
+LATE_SHOWN = 10
+
+
+@never_cache  # the late requests' rooms and texts
+@login_required
+def index(request):
+    user = request.user
+    if user.role == Role.RESIDENT:
+        return redirect("registry:home")
+    if user.role not in TEAM:
+        raise PermissionDenied
+    compound, compounds = compound_choice(request)
+    if compound is None:
+        return render(request, "voice/choose.html", {"compounds": compounds, "target": "voice:index"})
+    day = day_param(request)
+    now = timezone.now()
+    late = list(
+        late_requests(user, compound.pk, now).select_related("household__unit__building")[:LATE_SHOWN]
+    )
+    for row in late:
+        row.due = answer_due(row)
+    context = {
+        "compound": compound,
+        "day": day,
+        "today": timezone.localdate(),
+        "on_day": compound_counts(user, compound, day, now=now),
+        "overall": compound_counts(user, compound, now=now),
+        "late": late,
+    }
+    return render(request, "voice/index.html", context)
+
+
+urlpatterns = [path("", index, name="index")]
