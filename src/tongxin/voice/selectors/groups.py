@@ -8,7 +8,7 @@ with no household); a resident none."""
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.http import Http404
 
-from tongxin.voice.models import QuestionGroup, Request, State
+from tongxin.voice.models import Delivery, Endpoint, QuestionGroup, Request, State
 from tongxin.voice.selectors.scope import request_q, require_compound, voice_q
 
 # A request still waiting to be answered; only these are grouped.
@@ -58,3 +58,37 @@ def group_detail(user, group_id) -> QuestionGroup:
         .get()
     )
     return found
+
+
+def _with_requests(groups):
+    requests = Request.objects.select_related("household__building", "household__unit").order_by(
+        "received_at", "pk"
+    )
+    return groups.select_related("notice").prefetch_related(
+        Prefetch("requests", queryset=requests, to_attr="request_list")
+    )
+
+
+def groups_board(user, compound_id: int, *, answered_limit: int = 20) -> dict:
+    """The common-questions page of a compound: `open` (groups to answer, newest first) and
+    `answered` (the latest `answered_limit` answered), each group with its requests (oldest first)
+    in `request_list`, the counts of `compound_groups`, and its notice. Four queries whatever the
+    number of groups."""
+    return {
+        "open": list(_with_requests(compound_groups(user, compound_id, answered=False))),
+        "answered": list(_with_requests(compound_groups(user, compound_id, answered=True))[:answered_limit]),
+    }
+
+
+def answer_channels(user, compound_id: int) -> list[str]:
+    """The channels a group's answer notice may go by in this compound: the portal and SMS always,
+    a group robot's kind when the compound has one active."""
+    require_compound(user, compound_id)
+    robots = set(
+        Endpoint.objects.filter(compound_id=compound_id, active=True).values_list("kind", flat=True).distinct()
+    )
+    return [
+        value
+        for value in Delivery.ChannelKind.values
+        if value in (Delivery.ChannelKind.PORTAL, Delivery.ChannelKind.SMS) or value in robots
+    ]
