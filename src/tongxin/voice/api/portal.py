@@ -1,5 +1,204 @@
-"""JSON API of the voice module: portal (filled in by its owner)."""
+"""JSON API of the resident portal (mounted at /api/v1/voice/portal/), for the logged-in
+resident's own household only:
 
-from ninja import Router
+- `GET portal/`: the household, its members (status colour, pass number and the signed text of
+  its QR), the household's own pass, notices, the next testing time, parcels and requests with
+  their answers.
+- `GET portal/requests/{id}`: one of the household's requests with its answers.
+- `POST portal/requests`: `{"text", "resident"?, "category"?}` sends a request (channel portal) for
+  oneself or a member of the household.
+
+Anyone but a resident with a household: 404; another household's request: 404.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from tongxin.voice.actions.portal import portal_login_own_resident_id
+from tongxin.voice.actions.requests import request_create
+from tongxin.voice.models import Channel
+from tongxin.voice.selectors import portal as selectors
 
 router = Router()
+
+
+class AnswerOut(Schema):
+    text: str
+    channel: str
+    at: datetime.datetime
+
+
+class RequestOut(Schema):
+    id: int
+    text: str
+    category: str
+    state: str
+    state_label: str
+    urgent: bool
+    received_at: datetime.datetime
+    resident: str
+    asker: str
+    answers: list[AnswerOut]
+
+
+class MemberOut(Schema):
+    id: int
+    name: str
+    elderly: bool
+    color: str
+    color_label: str
+    overdue: bool
+    pass_number: str
+    pass_code: str
+    pass_expires_at: datetime.datetime | None
+
+
+class PassOut(Schema):
+    number: str
+    code: str
+    expires_at: datetime.datetime
+
+
+class NoticeOut(Schema):
+    id: int
+    title: str
+    body: str
+    published_at: datetime.datetime
+
+
+class SlotOut(Schema):
+    day: datetime.date
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    mode: str
+    point: str
+    text: str
+
+
+class ParcelOut(Schema):
+    id: int
+    courier: str
+    tracking_number: str
+    pieces: int
+    state: str
+    state_label: str
+    received_at: datetime.datetime
+    ready_at: datetime.datetime | None
+
+
+class HomeOut(Schema):
+    household: int
+    room: str
+    compound: str
+    members: list[MemberOut]
+    household_pass: PassOut | None
+    testing: SlotOut | None
+    notices: list[NoticeOut]
+    parcels: list[ParcelOut]
+    requests: list[RequestOut]
+
+
+class RequestIn(Schema):
+    text: str
+    resident: int | None = None
+    category: str | None = None
+
+
+def _request_out(item) -> dict:
+    return {
+        "id": item.pk,
+        "text": item.text,
+        "category": item.category,
+        "state": item.state,
+        "state_label": str(item.get_state_display()),
+        "urgent": item.urgent,
+        "received_at": item.received_at,
+        "resident": item.resident.name if item.resident_id else "",
+        "asker": item.asker,
+        "answers": [{"text": a.text, "channel": a.channel, "at": a.at} for a in item.answers.all()],
+    }
+
+
+@router.get("/", response=HomeOut)
+def summary(request):
+    home = selectors.portal_home(request.user)
+    household = home.household
+    slot = home.slot
+    return {
+        "household": household.pk,
+        "room": str(household),
+        "compound": household.compound.name,
+        "members": [
+            {
+                "id": m.resident.pk,
+                "name": m.resident.name,
+                "elderly": m.is_elderly,
+                "color": m.color,
+                "color_label": m.color_label,
+                "overdue": m.overdue,
+                "pass_number": m.pass_number,
+                "pass_code": m.pass_code,
+                "pass_expires_at": m.pass_expires_at,
+            }
+            for m in home.members
+        ],
+        "household_pass": home.household_pass,
+        "testing": None
+        if slot is None
+        else {
+            "day": slot.day,
+            "starts_at": slot.slot.starts_at,
+            "ends_at": slot.slot.ends_at,
+            "mode": slot.slot.mode,
+            "point": slot.slot.point.name if slot.slot.point else "",
+            "text": slot.text,
+        },
+        "notices": [
+            {"id": n.pk, "title": n.title, "body": n.body, "published_at": n.published_at} for n in home.notices
+        ],
+        "parcels": [
+            {
+                "id": p.pk,
+                "courier": p.courier,
+                "tracking_number": p.tracking_number,
+                "pieces": p.pieces,
+                "state": p.state,
+                "state_label": str(p.get_state_display()),
+                "received_at": p.received_at,
+                "ready_at": p.ready_at,
+            }
+            for p in home.parcels.parcels
+        ],
+        "requests": [_request_out(item) for item in home.requests],
+    }
+
+
+@router.get("/requests/{request_id}", response=RequestOut)
+def request_get(request, request_id: int):
+    return _request_out(selectors.portal_request(request.user, request_id))
+
+
+@router.post("/requests", response={201: RequestOut})
+def request_send(request, payload: RequestIn):
+    user = request.user
+    household = selectors.portal_household(user)
+    members = selectors.portal_members(user)
+    resident_id = payload.resident if payload.resident is not None else portal_login_own_resident_id(user)
+    resident = next((m for m in members if m.pk == resident_id), None) if resident_id is not None else None
+    if resident is None and payload.resident is not None:
+        raise ValidationError({"resident": ValidationError(_("请选择本户的家人"), code="resident_other_household")})
+    own_id = portal_login_own_resident_id(user)
+    created = request_create(
+        actor=user,
+        compound=household.compound,
+        channel=Channel.PORTAL,
+        text=payload.text,
+        household=household,
+        resident=resident,
+        asker=user.full_name if resident is not None and resident.pk != own_id else "",
+        category=payload.category or None,
+    )
+    return 201, _request_out(selectors.portal_request(user, created.pk))
