@@ -17,7 +17,7 @@ from django.http import Http404
 from tongxin.accounts.models import Role
 from tongxin.outbreak.rules import active_rules
 from tongxin.outbreak.selectors.areas import areas_with_outlook
-from tongxin.registry.models import Compound, Household, Resident
+from tongxin.registry.models import Building, Compound, Household, Resident, Unit
 from tongxin.voice.models import Audience, Delivery, Notice
 from tongxin.voice.selectors.scope import TEAM, require_compound, voice_q
 
@@ -105,6 +105,43 @@ def notice_get(user, notice_id: int) -> Notice:
     if notice is None:
         raise Http404
     return notice
+
+
+def notice_detail(user, notice_id: int) -> Notice:
+    """A notice of the user's team with its deliveries (`.deliveries.all()`, endpoints joined)."""
+    notice = (
+        Notice.objects.filter(voice_q(user), pk=notice_id)
+        .select_related("compound", "created_by")
+        .prefetch_related(
+            Prefetch("deliveries", queryset=Delivery.objects.select_related("endpoint").order_by("pk"))
+        )
+        .first()
+    )
+    if notice is None:
+        raise Http404
+    return notice
+
+
+PLACES_SHOWN = 50
+
+
+def audience_places(notice: Notice) -> list[str]:
+    """The buildings, units or rooms a notice names ("3号楼", "3号楼2单元", "3-2-301"), at most
+    PLACES_SHOWN; none for the whole compound or the sealed homes."""
+    ids = [int(i) for i in (notice.audience_ids or [])]
+    if notice.audience == Audience.BUILDINGS:
+        rows = Building.objects.filter(compound_id=notice.compound_id, pk__in=ids)
+        return [str(b) for b in rows.order_by("sort_key", "number")[:PLACES_SHOWN]]
+    if notice.audience == Audience.UNITS:
+        rows = Unit.objects.filter(compound_id=notice.compound_id, pk__in=ids).select_related("building")
+        return [str(u) for u in rows.order_by("building__sort_key", "sort_key", "number")[:PLACES_SHOWN]]
+    if notice.audience == Audience.LIST:
+        rows = Household.objects.filter(compound_id=notice.compound_id, pk__in=ids).select_related(
+            "building", "unit"
+        )
+        rows = rows.order_by("building__sort_key", "unit__sort_key", "room")[:PLACES_SHOWN]
+        return [f"{h.building.number}-{h.unit.number}-{h.room}" for h in rows]
+    return []
 
 
 def notice_for_files(user, notice_id: int) -> Notice:
