@@ -113,37 +113,43 @@ def portal_code_send(*, phone, address: str | None = None, now: datetime.datetim
     now = now or timezone.now()
     phone_hash = _phone_hash(phone)
     hour_ago = now - datetime.timedelta(hours=1)
+    refused, known, code = None, False, ""
+    # A refusal is raised after the block, so that its audit row is kept.
     with transaction.atomic():
         recent = PortalCode.objects.filter(phone_hash=phone_hash, created_at__gt=hour_ago)
         last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+        too_many = recent.count() >= SENDS_PER_PHONE_PER_HOUR or bool(
+            address
+            and PortalCode.objects.filter(address=address, created_at__gt=hour_ago).count()
+            >= SENDS_PER_ADDRESS_PER_HOUR
+        )
         if last is not None and last > now - datetime.timedelta(seconds=RESEND_SECONDS):
-            raise _error(_("验证码已发送，请%(n)s秒后再试") % {"n": RESEND_SECONDS}, "too_soon")
-        too_many = recent.count() >= SENDS_PER_PHONE_PER_HOUR
-        if not too_many and address:
-            too_many = (
-                PortalCode.objects.filter(address=address, created_at__gt=hour_ago).count()
-                >= SENDS_PER_ADDRESS_PER_HOUR
+            refused = _error(_("验证码已发送，请%(n)s秒后再试") % {"n": RESEND_SECONDS}, "too_soon")
+        elif too_many:
+            refused = _error(_("获取验证码太频繁，请一小时后再试"), "too_many_codes")
+            audit(
+                actor=None,
+                action="login_blocked",
+                label=mask_phone(phone),
+                ip=address,
+                detail={"portal": "code"},
             )
-        if too_many:
-            audit(actor=None, action="login_blocked", label=mask_phone(phone), ip=address, detail={"portal": "code"})
-            raise _error(_("获取验证码太频繁，请一小时后再试"), "too_many_codes")
-        known = _living_with_phone(phone_hash).exists()
-        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        PortalCode.objects.create(
-            phone_hash=phone_hash,
-            # An unknown phone gets a row too (counted by the limits), with a code no one was sent.
-            code_hash=_code_hash(phone_hash, code if known else secrets.token_hex(16)),
-            created_at=now,
-            expires_at=now + datetime.timedelta(minutes=code_minutes()),
-            address=address,
-        )
-        audit(
-            actor=None,
-            action="portal_code",
-            label=mask_phone(phone),
-            ip=address,
-            detail={"known": known},
-        )
+        else:
+            known = _living_with_phone(phone_hash).exists()
+            code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+            PortalCode.objects.create(
+                phone_hash=phone_hash,
+                # An unknown phone gets a row too (counted by the limits), with a code no one was sent.
+                code_hash=_code_hash(phone_hash, code if known else secrets.token_hex(16)),
+                created_at=now,
+                expires_at=now + datetime.timedelta(minutes=code_minutes()),
+                address=address,
+            )
+            audit(
+                actor=None, action="portal_code", label=mask_phone(phone), ip=address, detail={"known": known}
+            )
+    if refused is not None:
+        raise refused
     if known:
         try:
             result = sms_provider().send([phone], code_text(code))
@@ -168,6 +174,8 @@ def portal_code_verify(
     now = now or timezone.now()
     phone_hash = _phone_hash(phone)
     wrong = _error(_("验证码不正确或已过期，请重新获取"), "wrong_code", "code")
+    refused, refusal = None, "login_failed"
+    # The refusal is raised after the block, so that the counted try and its audit row are kept.
     with transaction.atomic():
         row = (
             PortalCode.objects.select_for_update()
@@ -176,18 +184,21 @@ def portal_code_verify(
             .first()
         )
         if row is None:
-            audit(actor=None, action="login_failed", label=mask_phone(phone), ip=address, detail={"portal": "code"})
-            raise wrong
-        if row.attempts >= MAX_ATTEMPTS:
-            audit(actor=None, action="login_blocked", label=mask_phone(phone), ip=address, detail={"portal": "code"})
-            raise _error(_("尝试次数过多，请重新获取验证码"), "too_many_attempts", "code")
-        if not hmac.compare_digest(row.code_hash, _code_hash(phone_hash, code)):
+            refused = wrong
+        elif row.attempts >= MAX_ATTEMPTS:
+            refused, refusal = (
+                _error(_("尝试次数过多，请重新获取验证码"), "too_many_attempts", "code"),
+                "login_blocked",
+            )
+        elif not hmac.compare_digest(row.code_hash, _code_hash(phone_hash, code)):
             PortalCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
-            audit(actor=None, action="login_failed", label=mask_phone(phone), ip=address, detail={"portal": "code"})
-            raise wrong
-        used = PortalCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
-        if not used:
-            raise wrong
+            refused = wrong
+        elif not PortalCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now):
+            refused = wrong
+        if refused is not None:
+            audit(actor=None, action=refusal, label=mask_phone(phone), ip=address, detail={"portal": "code"})
+    if refused is not None:
+        raise refused
     households: dict[int, Resident] = {}
     for resident in _living_with_phone(phone_hash):
         households.setdefault(resident.household_id, resident)
@@ -309,9 +320,7 @@ def portal_link_login(*, token: str, address: str | None = None, now: datetime.d
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         audit(actor=None, action="login_failed", label=_("居民端链接"), ip=address, detail={"portal": "link"})
         raise refused from None
-    household = (
-        Household.objects.filter(pk=household_id).select_related("unit__building", "compound").first()
-    )
+    household = Household.objects.filter(pk=household_id).select_related("unit__building", "compound").first()
     if household is None or number not in _live_pass_numbers(household_id, now):
         audit(
             actor=None,
@@ -322,4 +331,3 @@ def portal_link_login(*, token: str, address: str | None = None, now: datetime.d
         )
         raise _error(_("出入证已注销或过期，该登录链接已失效"), "pass_not_live")
     return portal_login_user(household=household, via="link", address=address)
-

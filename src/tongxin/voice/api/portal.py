@@ -157,7 +157,8 @@ def summary(request):
             "text": slot.text,
         },
         "notices": [
-            {"id": n.pk, "title": n.title, "body": n.body, "published_at": n.published_at} for n in home.notices
+            {"id": n.pk, "title": n.title, "body": n.body, "published_at": n.published_at}
+            for n in home.notices
         ],
         "parcels": [
             {
@@ -189,7 +190,9 @@ def request_send(request, payload: RequestIn):
     resident_id = payload.resident if payload.resident is not None else portal_login_own_resident_id(user)
     resident = next((m for m in members if m.pk == resident_id), None) if resident_id is not None else None
     if resident is None and payload.resident is not None:
-        raise ValidationError({"resident": ValidationError(_("请选择本户的家人"), code="resident_other_household")})
+        raise ValidationError(
+            {"resident": ValidationError(_("请选择本户的家人"), code="resident_other_household")}
+        )
     own_id = portal_login_own_resident_id(user)
     created = request_create(
         actor=user,

@@ -13,7 +13,12 @@ class PhoneForm(forms.Form):
         max_length=20,
         error_messages={"required": _("请输入手机号")},
         widget=forms.TextInput(
-            attrs={"inputmode": "tel", "autocomplete": "tel", "autofocus": True, "placeholder": _("11位手机号")}
+            attrs={
+                "inputmode": "tel",
+                "autocomplete": "tel",
+                "autofocus": True,
+                "placeholder": _("11位手机号"),
+            }
         ),
     )
 
@@ -31,7 +36,10 @@ class CodeForm(forms.Form):
 
 class ChooseForm(forms.Form):
     resident = forms.TypedChoiceField(
-        label=_("请选择要进入的住户"), coerce=int, widget=forms.RadioSelect, error_messages={"required": _("请选择住户")}
+        label=_("请选择要进入的住户"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择住户")},
     )
 
     def __init__(self, *args, residents=(), **kwargs):

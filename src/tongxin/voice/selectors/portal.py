@@ -38,11 +38,7 @@ COLOR_LABELS = {
 
 def is_portal_user(user) -> bool:
     return bool(
-        user
-        and user.is_authenticated
-        and user.is_active
-        and user.role == Role.RESIDENT
-        and user.household_id
+        user and user.is_authenticated and user.is_active and user.role == Role.RESIDENT and user.household_id
     )
 
 
