@@ -20,9 +20,7 @@ from tongxin.registry.forms import PresenceForm, RevealForm
 def home(request):
     user = request.user
     if user.role == "resident":
-        if user.household_id:
-            return redirect("registry:household", household_id=user.household_id)
-        return render(request, "registry/home.html", {"compounds": []})
+        return redirect("portal:home")
     compounds = list(selectors.compounds_overview(request.user)[:200])
     if len(compounds) == 1:
         return redirect("registry:compound", compound_id=compounds[0].pk)
