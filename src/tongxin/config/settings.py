@@ -259,3 +259,7 @@ TONGXIN_SMS_PROVIDER = os.environ.get("TONGXIN_SMS_PROVIDER", "console")
 TONGXIN_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TONGXIN_WEBHOOK_TIMEOUT_SECONDS", "5"))
 TONGXIN_WEBHOOK_ALLOW_LOCAL = env_bool("TONGXIN_WEBHOOK_ALLOW_LOCAL", False)
 TONGXIN_NOTICE_MAX_ATTEMPTS = int(os.environ.get("TONGXIN_NOTICE_MAX_ATTEMPTS", "5"))
+# Voice, resident portal: how long a login code sent by SMS works, and how long the link printed with
+# a household's pass logs the household in (it stops at once when that pass is revoked or expires).
+TONGXIN_PORTAL_CODE_MINUTES = int(os.environ.get("TONGXIN_PORTAL_CODE_MINUTES", "5"))
+TONGXIN_PORTAL_LINK_DAYS = int(os.environ.get("TONGXIN_PORTAL_LINK_DAYS", "30"))
