@@ -280,9 +280,10 @@ def _default_notice_title(group: QuestionGroup) -> str:
 @transaction.atomic
 def group_answer_by_notice(
     *, actor, group: QuestionGroup, text: str, title: str = "", channels=("portal",)
-) -> Notice:
+) -> tuple[Notice, list[Answer]]:
     """Answer the whole group with ONE notice to the compound, published now through `channels`:
-    the notice and every request's answer (which names it) are written together or not at all."""
+    the notice and every request's answer (which names it) are written together or not at all.
+    Returns the notice and the answers."""
     if getattr(actor, "role", None) == Role.RESIDENT:
         raise PermissionDenied
     require_compound(actor, group.compound_id, roles=TEAM)
@@ -296,5 +297,4 @@ def group_answer_by_notice(
         body=text,
         channels=channels,
     )
-    group_answer(actor=actor, group=group, text=text, notice=notice)
-    return notice
+    return notice, group_answer(actor=actor, group=group, text=text, notice=notice)

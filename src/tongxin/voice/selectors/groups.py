@@ -50,7 +50,11 @@ def compound_groups(user, compound_id: int, *, answered: bool | None = None):
 def group_detail(user, group_id) -> QuestionGroup:
     """A group with its requests (oldest first) in `group.request_list`; 404 when not visible."""
     group = require_group(user, group_id)
-    requests = Request.objects.filter(group=group).select_related("household").order_by("received_at", "pk")
+    requests = (
+        Request.objects.filter(group=group)
+        .select_related("household__building", "household__unit")
+        .order_by("received_at", "pk")
+    )
     found = (
         QuestionGroup.objects.filter(pk=group.pk)
         .select_related("notice")
@@ -85,7 +89,9 @@ def answer_channels(user, compound_id: int) -> list[str]:
     a group robot's kind when the compound has one active."""
     require_compound(user, compound_id)
     robots = set(
-        Endpoint.objects.filter(compound_id=compound_id, active=True).values_list("kind", flat=True).distinct()
+        Endpoint.objects.filter(compound_id=compound_id, active=True)
+        .values_list("kind", flat=True)
+        .distinct()
     )
     return [
         value

@@ -72,6 +72,9 @@ def _page(request, compound, *, failed_group=None, failed_form=None, status=200)
     for group in board["open"]:
         if can_answer:
             group.answer_form = failed_form if failed_group == group.pk else _answer_form(group, channels)
+    if failed_form is not None and failed_group not in {g.pk for g in board["open"]}:
+        # Answered (or dissolved) meanwhile: its form is gone from the page, say why here.
+        messages.error(request, "；".join(failed_form.non_field_errors()))
     context = {
         "compound": compound,
         "open_groups": board["open"],
