@@ -67,6 +67,24 @@ def split_rooms(text: str) -> list[str]:
     return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
 
 
+def households_of_rooms(user, compound, rooms: list[str]) -> list[int]:
+    """The households (ids) at `rooms` of `compound` that `user` sees; a room not found is named."""
+    if len(rooms) > ROOMS_MAX:
+        raise ValidationError(_("名单最多%(n)s户") % {"n": ROOMS_MAX}, code="rooms_too_many")
+    found, missing = [], []
+    for room in rooms:
+        household = registry_selectors.household_by_room(user, compound, room)
+        if household is None:
+            missing.append(room)
+        else:
+            found.append(household.pk)
+    if missing:
+        raise ValidationError(
+            _("本小区找不到这些房号：%(rooms)s") % {"rooms": "、".join(missing[:20])}, code="rooms_unknown"
+        )
+    return list(dict.fromkeys(found))
+
+
 class NoticeForm(forms.Form):
     template = forms.CharField(required=False, widget=forms.HiddenInput, max_length=30)
     title = forms.CharField(label=gettext_lazy("标题"), max_length=100, required=False)
@@ -138,21 +156,7 @@ class NoticeForm(forms.Form):
         rooms = split_rooms(self.cleaned_data.get("rooms", ""))
         if self.data.get("audience") != Audience.LIST:
             return []
-        if len(rooms) > ROOMS_MAX:
-            raise ValidationError(_("名单最多%(n)s户") % {"n": ROOMS_MAX}, code="rooms_too_many")
-        found, missing = [], []
-        for room in rooms:
-            household = registry_selectors.household_by_room(self.user, self.compound, room)
-            if household is None:
-                missing.append(room)
-            else:
-                found.append(household.pk)
-        if missing:
-            raise ValidationError(
-                _("本小区找不到这些房号：%(rooms)s") % {"rooms": "、".join(missing[:20])},
-                code="rooms_unknown",
-            )
-        return list(dict.fromkeys(found))
+        return households_of_rooms(self.user, self.compound, rooms)
 
     def audience_ids(self) -> list[int]:
         audience = self.cleaned_data["audience"]
