@@ -180,6 +180,22 @@ def test_template_picked_then_filled(as_role, world):
     assert 'value="3号楼2单元核酸检测通知"' in filled
     assert "3号楼2单元 08:00-09:30 下楼核酸" in filled
     assert 'name="template" value="testing_unit"' in filled
+    assert re.search(r'name="audience" value="units"[^>]*checked', filled) is None  # no unit 3-2 in A
+    unit = client.get(
+        a(
+            "voice:notice_new",
+            world,
+            template="testing_unit",
+            fill=1,
+            building=2,
+            unit=1,
+            start="8:00",
+            end="9:00",
+        )
+    ).content.decode()
+    assert re.search(r'name="audience" value="units"[^>]*checked', unit)
+    assert re.search(rf'name="units" value="{world.a2u1.pk}"[^>]*checked', unit)
+    assert not re.search(rf'name="units" value="{world.a1u1.pk}"[^>]*checked', unit)
     no_inline_code(filled)
 
 

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from tongxin.access.views.passes import qr_svg
 from tongxin.core.pages import compound_choice
+from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions.endpoints import endpoint_add, endpoint_set_active
 from tongxin.voice.actions.notices import notice_create, notice_send_due
 from tongxin.voice.attachments import CONTENT_TYPES
@@ -134,6 +135,18 @@ def _new_page(request, compound, form, picker, *, status=200):
     return render(request, "voice/notice_new.html", context, status=status)
 
 
+def _template_audience(user, compound, values: dict) -> dict:
+    """A template naming a building and a unit (testing_unit) addresses that unit, when found."""
+    if not values.get("building") or not values.get("unit"):
+        return {}
+    unit = (
+        registry_selectors.units_visible(user, compound)
+        .filter(building__number=values["building"].strip(), number=values["unit"].strip())
+        .first()
+    )
+    return {"audience": Audience.UNITS, "units": [unit.pk]} if unit else {}
+
+
 @never_cache
 @login_required
 def notice_new(request):
@@ -176,10 +189,13 @@ def notice_new(request):
     if picker.is_bound and picker.is_valid() and picker.chosen:
         initial["template"] = picker.chosen
         if request.GET.get("fill"):
+            values = picker.values()
             try:
-                initial["title"], initial["body"] = render_template(picker.chosen, **picker.values())
+                initial["title"], initial["body"] = render_template(picker.chosen, **values)
             except ValidationError as error:
                 picker.add_error(None, error)
+            else:
+                initial.update(_template_audience(user, compound, values))
     form = NoticeForm(initial=initial, user=user, compound=compound, robot_kinds=robot_kinds)
     return _new_page(request, compound, form, picker)
 
