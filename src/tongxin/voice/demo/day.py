@@ -6,8 +6,8 @@ by the team; "find common questions" makes three groups (什么时候解封, 快
 answered once, in the groups, by one notice; the other questions answered one by one, privately;
 a neighbour's medicine, an elder's vegetables and water handed over to the supplies module; three
 messages still unanswered past their target (late); five hotline calls, two of which became
-requests; this morning's testing notice for 1号楼1单元 and the clean-up call from templates, and
-tomorrow's testing notice for 1号楼2单元 scheduled; two group robots (WeCom, DingTalk) whose
+requests; from the templates, 1号楼1单元's next testing time (the testing demo's slot when it is
+loaded) and the clean-up call, and 1号楼2单元's testing notice scheduled; two group robots (WeCom, DingTalk) whose
 address is a reserved `.invalid` host, so nothing is ever sent during the demo: their deliveries
 stay pending. The demo resident (李秀英, 1号楼1单元101室) asked in the group and twice through the
 portal, and finds the answers and the notices there.
@@ -94,7 +94,7 @@ COMMON = (
         ),
         "title": "今明两天核酸检测安排",
         "body": (
-            "今明两天每天早上7点起按楼栋、单元顺序在小区广场采样，请听到楼长通知后再下楼，"
+            "今明两天每天早上6点起按楼栋、单元顺序在小区广场采样，请听到楼长通知后再下楼，"
             "带好出入证，全程佩戴口罩，保持一米间距。行动不便的老人请联系楼长登记上门采样。"
         ),
     },
@@ -265,6 +265,27 @@ def _elder_alone(place: Compound, today: datetime.date) -> tuple[Household, str]
     return resident.household, f"{surname}{'爷爷' if resident.sex == Resident.Sex.MALE else '奶奶'}"
 
 
+def _testing_times(actor, place: Compound, room: str, now: datetime.datetime):
+    """The local start and end of the next testing time of the unit of `room`: its slot in a round
+    planned or sampling (the testing demo's), else tomorrow 07:00-07:30 (07:30-08:00 for unit 2)."""
+    from tongxin.testing.models import TestRound
+    from tongxin.testing.selectors.planning import rounds_visible, slots_of_round
+
+    unit_id = household_by_room(actor, place, room).unit_id
+    for round_ in rounds_visible(actor).filter(state__in=(TestRound.State.PLANNED, TestRound.State.SAMPLING)):
+        slot = slots_of_round(actor, round_, place).filter(unit_id=unit_id, ends_at__gt=now).first()
+        if slot is not None:
+            return timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+    tomorrow = timezone.localdate(now) + datetime.timedelta(days=1)
+    start = timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time(7, 0)))
+    start += datetime.timedelta(minutes=30 * (int(room.split("-")[1]) - 1))
+    return start, start + datetime.timedelta(minutes=30)
+
+
+def _day_time(moment: datetime.datetime) -> str:
+    return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
 def _room_words(household: Household) -> str:
     return f"{household.unit.building.number}号楼{household.unit.number}单元{household.room}室"
 
@@ -280,25 +301,27 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
             actor=manager, compound=place, kind=kind, name=name, url=url, secret=secret
         )
 
-    # Morning notices from the templates: today's testing of 1号楼1单元, the clean-up call; tomorrow's
-    # testing of 1号楼2单元 scheduled.
+    # Notices from the templates: the next testing time of 1号楼1单元 and the clean-up call, posted
+    # yesterday evening or this morning; 1号楼2单元's testing notice scheduled for the evening before.
     today = timezone.localdate(now)
-    unit_1_1 = household_by_room(manager, place, "1-1-101").unit
-    unit_1_2 = household_by_room(manager, place, "1-2-101").unit
-    title, body = render_template("testing_unit", building="1", unit="1", start="07:00", end="07:30")
+    posted = _ago(now, 600)
+    start, end = _testing_times(manager, place, "1-1-101", now)
+    title, body = render_template(
+        "testing_unit", building="1", unit="1", start=_day_time(start), end=f"{end:%H:%M}"
+    )
     notice_actions.notice_create(
         actor=manager,
         compound=place,
         title=title,
         body=body,
         audience="units",
-        audience_ids=[unit_1_1.pk],
+        audience_ids=[household_by_room(manager, place, "1-1-101").unit_id],
         template="testing_unit",
         channels=ROBOT_CHANNELS,
-        now=_ago(now, 600),
+        now=posted,
     )
-    tomorrow = today + datetime.timedelta(days=1)
-    title, body = render_template("cleanup", date=f"{tomorrow.month}月{tomorrow.day}日", start="09:00")
+    cleanup_day = timezone.localdate(_ago(now, 550)) + datetime.timedelta(days=1)
+    title, body = render_template("cleanup", date=f"{cleanup_day.month}月{cleanup_day.day}日", start="09:00")
     notice_actions.notice_create(
         actor=manager,
         compound=place,
@@ -308,20 +331,20 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
         channels=ROBOT_CHANNELS,
         now=_ago(now, 550),
     )
-    title, body = render_template("testing_unit", building="1", unit="2", start="07:30", end="08:00")
+    start, end = _testing_times(manager, place, "1-2-101", now)
+    title, body = render_template(
+        "testing_unit", building="1", unit="2", start=_day_time(start), end=f"{end:%H:%M}"
+    )
     notice_actions.notice_create(
         actor=manager,
         compound=place,
         title=title,
         body=body,
         audience="units",
-        audience_ids=[unit_1_2.pk],
+        audience_ids=[household_by_room(manager, place, "1-2-101").unit_id],
         template="testing_unit",
         channels=(Delivery.ChannelKind.PORTAL,),
-        scheduled_at=max(
-            now + datetime.timedelta(minutes=10),
-            timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time(6, 0))),
-        ),
+        scheduled_at=max(now + datetime.timedelta(minutes=30), start - datetime.timedelta(hours=12)),
         now=now,
     )
 
