@@ -297,6 +297,8 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
     resident_user = _user("resident", Role.RESIDENT)
 
     for kind, name, url, secret in ROBOTS:
+        if Endpoint.objects.filter(compound=place, name=name).exists():
+            continue
         endpoint_actions.endpoint_add(
             actor=manager, compound=place, kind=kind, name=name, url=url, secret=secret
         )
