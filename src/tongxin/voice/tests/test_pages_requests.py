@@ -12,7 +12,7 @@ from django.utils import timezone
 from tongxin.accounts.models import Role
 from tongxin.supplies.models import SupplyRequest
 from tongxin.voice.actions import requests as actions
-from tongxin.voice.models import Answer, Attachment, Request, State
+from tongxin.voice.models import Answer, Attachment, QuestionGroup, Request, State
 
 from .request_helpers import JPEG, PDF, make_request, manager
 
@@ -359,3 +359,12 @@ def test_files_are_served_to_who_sees_the_request_only(as_role, world):
         .status_code
         == 404
     )
+
+
+def test_a_grouped_medical_request_links_its_group_and_hands_over_as_medicine(as_role, world):
+    request = make_request(world, household=world.home_a2, text="降压药吃完了")
+    group = QuestionGroup.objects.create(compound=world.compound_a, label="买药")
+    Request.objects.filter(pk=request.pk).update(group=group)
+    html = as_role(Role.COMPOUND_MANAGER).get(page("request", request.pk)).content.decode()
+    assert f"#group-{group.pk}" in html and "买药" in html
+    assert '<option value="medicine" selected>' in html

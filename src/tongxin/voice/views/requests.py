@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tongxin.core.pages import compound_choice
 from tongxin.registry import selectors as registry_selectors
+from tongxin.supplies.models import RequestKind
 from tongxin.supplies.selectors.parcels import households_for_intake
 from tongxin.voice.actions import requests as actions
 from tongxin.voice.attachments import MAX_FILES
@@ -240,6 +241,11 @@ def hint(request):
     return render(request, "voice/request_new.html#residents", context)
 
 
+def _supply_kind(found) -> str:
+    """The supply kind a request's category suggests for its hand-over."""
+    return RequestKind.MEDICINE if found.category == Category.MEDICAL else RequestKind.OTHER
+
+
 def _detail_context(user, found, **forms) -> dict:
     now = timezone.now()
     found.late = selectors.is_late(found, now)
@@ -253,7 +259,7 @@ def _detail_context(user, found, **forms) -> dict:
         "phone": _masked_phone(user, found),
         "answer_form": forms.get("answer_form") or AnswerForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
-        "hand_over_form": forms.get("hand_over_form") or HandOverForm(),
+        "hand_over_form": forms.get("hand_over_form") or HandOverForm(initial={"kind": _supply_kind(found)}),
         "may_close": found.first_answer_at is not None and found.state != State.CLOSED,
     }
 
