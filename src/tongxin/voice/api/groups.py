@@ -105,7 +105,7 @@ def groups(request, compound: int, answered: bool | None = None):
     return [_out(g) for g in found]
 
 
-@router.get("/{group_id}", response=GroupOut, url_name="voice_group")
+@router.get("/{int:group_id}", response=GroupOut, url_name="voice_group")
 def group(request, group_id: int):
     _team(request.user)
     return _detail(request.user, group_id)
@@ -154,7 +154,7 @@ class SplitOut(Schema):
     new_group: GroupOut | None
 
 
-@router.post("/{group_id}/split", response=SplitOut, url_name="voice_group_split")
+@router.post("/{int:group_id}/split", response=SplitOut, url_name="voice_group_split")
 def split(request, group_id: int, body: SplitIn):
     user = request.user
     _team(user)
@@ -172,7 +172,7 @@ class RemovedOut(Schema):
     group: GroupOut | None
 
 
-@router.post("/requests/{request_id}/remove", response=RemovedOut, url_name="voice_group_remove")
+@router.post("/requests/{int:request_id}/remove", response=RemovedOut, url_name="voice_group_remove")
 def remove(request, request_id: int):
     user = request.user
     _team(user)
@@ -195,7 +195,7 @@ class AnswerOut(Schema):
     answers: int
 
 
-@router.post("/{group_id}/answer", response={200: AnswerOut, 409: dict}, url_name="voice_group_answer")
+@router.post("/{int:group_id}/answer", response={200: AnswerOut, 409: dict}, url_name="voice_group_answer")
 def answer(request, group_id: int, body: AnswerIn):
     user = request.user
     _team(user)

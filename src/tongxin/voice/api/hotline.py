@@ -134,7 +134,7 @@ class FollowUpIn(Schema):
     follow_up: str = Field("", max_length=actions.FOLLOW_UP_MAX)
 
 
-@router.post("/{call_id}/follow-up", response=CallOut, url_name="voice_hotline_follow_up")
+@router.post("/{int:call_id}/follow-up", response=CallOut, url_name="voice_hotline_follow_up")
 def follow_up(request, call_id: int, body: FollowUpIn):
     user = request.user
     _team(user)
