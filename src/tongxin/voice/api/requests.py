@@ -45,7 +45,7 @@ class Conflict(StaleEdit):
         ValidationError.__init__(self, error.messages[0], code="conflict")
 
 
-class AnswerOut(Schema):
+class VoiceAnswerOut(Schema):
     id: int
     text: str
     channel: str
@@ -55,7 +55,7 @@ class AnswerOut(Schema):
     by: str
 
 
-class AttachmentOut(Schema):
+class VoiceAttachmentOut(Schema):
     id: int
     name: str
     content_type: str
@@ -63,7 +63,7 @@ class AttachmentOut(Schema):
     url: str
 
 
-class RequestOut(Schema):
+class VoiceRequestOut(Schema):
     id: int
     compound: int
     household: int | None
@@ -92,9 +92,9 @@ class RequestOut(Schema):
     updated_at: datetime.datetime
 
 
-class RequestDetailOut(RequestOut):
-    answers: list[AnswerOut]
-    attachments: list[AttachmentOut]
+class VoiceRequestDetailOut(VoiceRequestOut):
+    answers: list[VoiceAnswerOut]
+    attachments: list[VoiceAttachmentOut]
 
 
 def _out(user, request: Request, now: datetime.datetime) -> dict:
@@ -158,7 +158,7 @@ def _detail(user, request_id: int) -> dict:
     }
 
 
-@router.get("", response=list[RequestOut], url_name="voice_requests")
+@router.get("", response=list[VoiceRequestOut], url_name="voice_requests")
 def queue(request, compound: int, state: str = "", category: str = "", late: bool = False):
     user = request.user
     require_team(user)
@@ -173,7 +173,7 @@ def queue(request, compound: int, state: str = "", category: str = "", late: boo
     return [_out(user, row, now) for row in rows[:MAX_ROWS]]
 
 
-class CountsOut(Schema):
+class VoiceCountsOut(Schema):
     compound: int
     day: datetime.date | None
     notices: int = Field(description="notices published")
@@ -187,7 +187,7 @@ class CountsOut(Schema):
     by_category: dict[str, int]
 
 
-@router.get("/counts", response=CountsOut, url_name="voice_request_counts")
+@router.get("/counts", response=VoiceCountsOut, url_name="voice_request_counts")
 def counts(request, compound: int, day: datetime.date | None = None):
     """The report's figures for a compound: of a local day, or since the start without `day`."""
     require_team(request.user)
@@ -195,7 +195,7 @@ def counts(request, compound: int, day: datetime.date | None = None):
     return {"compound": place.pk, "day": day, **compound_counts(request.user, place, day)}
 
 
-class RequestIn(Schema):
+class VoiceRequestIn(Schema):
     compound: int
     channel: Channel = Field(
         description="group, private, hotline or walk_in (portal requests are the residents')"
@@ -209,8 +209,8 @@ class RequestIn(Schema):
     received_at: datetime.datetime | None = None
 
 
-@router.post("", response={201: RequestDetailOut}, url_name="voice_request_create")
-def create(request, payload: RequestIn):
+@router.post("", response={201: VoiceRequestDetailOut}, url_name="voice_request_create")
+def create(request, payload: VoiceRequestIn):
     user = request.user
     require_team(user)
     place = registry_selectors.compound_get(user, payload.compound)
@@ -244,32 +244,32 @@ def create(request, payload: RequestIn):
     return 201, _detail(user, made.pk)
 
 
-@router.get("/{request_id}", response=RequestDetailOut, url_name="voice_request")
+@router.get("/{request_id}", response=VoiceRequestDetailOut, url_name="voice_request")
 def detail(request, request_id: int):
     require_team(request.user)
     return _detail(request.user, request_id)
 
 
-class SeenIn(Schema):
+class VoiceSeenIn(Schema):
     state: State | None = Field(None, description="the state the caller read")
     seen: datetime.datetime | None = Field(None, description="the `updated_at` the caller read")
 
 
-class AnswerIn(SeenIn):
+class VoiceAnswerIn(VoiceSeenIn):
     text: str = Field(..., max_length=2000)
     channel: Channel | None = Field(None, description="the request's own channel when empty")
 
 
-class ReopenIn(SeenIn):
+class VoiceReopenIn(VoiceSeenIn):
     reason: str = Field(..., max_length=200)
 
 
-class HandOverIn(Schema):
+class VoiceHandOverIn(Schema):
     kind: RequestKind
     detail: str = Field("", max_length=500)
 
 
-def _step(request, request_id: int, seen: SeenIn | None, run) -> dict:
+def _step(request, request_id: int, seen: VoiceSeenIn | None, run) -> dict:
     user = request.user
     require_team(user)
     found = selectors.request_detail(user, request_id)
@@ -284,25 +284,27 @@ def _step(request, request_id: int, seen: SeenIn | None, run) -> dict:
     return _detail(user, request_id)
 
 
-@router.post("/{request_id}/acknowledge", response=RequestDetailOut, url_name="voice_request_acknowledge")
-def acknowledge(request, request_id: int, payload: SeenIn | None = None):
+@router.post(
+    "/{request_id}/acknowledge", response=VoiceRequestDetailOut, url_name="voice_request_acknowledge"
+)
+def acknowledge(request, request_id: int, payload: VoiceSeenIn | None = None):
     return _step(
         request, request_id, payload, lambda r: actions.request_acknowledge(actor=request.user, request=r)
     )
 
 
-@router.post("/{request_id}/start", response=RequestDetailOut, url_name="voice_request_start")
-def start(request, request_id: int, payload: SeenIn | None = None):
+@router.post("/{request_id}/start", response=VoiceRequestDetailOut, url_name="voice_request_start")
+def start(request, request_id: int, payload: VoiceSeenIn | None = None):
     return _step(request, request_id, payload, lambda r: actions.request_start(actor=request.user, request=r))
 
 
-@router.post("/{request_id}/close", response=RequestDetailOut, url_name="voice_request_close")
-def close(request, request_id: int, payload: SeenIn | None = None):
+@router.post("/{request_id}/close", response=VoiceRequestDetailOut, url_name="voice_request_close")
+def close(request, request_id: int, payload: VoiceSeenIn | None = None):
     return _step(request, request_id, payload, lambda r: actions.request_close(actor=request.user, request=r))
 
 
-@router.post("/{request_id}/answer", response=RequestDetailOut, url_name="voice_request_answer")
-def answer(request, request_id: int, payload: AnswerIn):
+@router.post("/{request_id}/answer", response=VoiceRequestDetailOut, url_name="voice_request_answer")
+def answer(request, request_id: int, payload: VoiceAnswerIn):
     return _step(
         request,
         request_id,
@@ -313,8 +315,8 @@ def answer(request, request_id: int, payload: AnswerIn):
     )
 
 
-@router.post("/{request_id}/reopen", response=RequestDetailOut, url_name="voice_request_reopen")
-def reopen(request, request_id: int, payload: ReopenIn):
+@router.post("/{request_id}/reopen", response=VoiceRequestDetailOut, url_name="voice_request_reopen")
+def reopen(request, request_id: int, payload: VoiceReopenIn):
     return _step(
         request,
         request_id,
@@ -323,8 +325,8 @@ def reopen(request, request_id: int, payload: ReopenIn):
     )
 
 
-@router.post("/{request_id}/hand-over", response=RequestDetailOut, url_name="voice_request_hand_over")
-def hand_over(request, request_id: int, payload: HandOverIn):
+@router.post("/{request_id}/hand-over", response=VoiceRequestDetailOut, url_name="voice_request_hand_over")
+def hand_over(request, request_id: int, payload: VoiceHandOverIn):
     return _step(
         request,
         request_id,

@@ -218,3 +218,20 @@ def test_counts_of_a_day_and_since_the_start(as_role, world):
     of_yesterday = client.get(f"{BASE}/counts?compound={world.compound_a.pk}&day={yesterday}").json()
     assert (of_yesterday["received"], of_yesterday["answered"], of_yesterday["late"]) == (1, 0, 1)
     assert client.get(f"{BASE}/counts?compound={world.compound_b.pk}").status_code == 404
+
+
+def test_the_schema_lists_the_requests_paths(as_role):
+    schema = as_role(Role.COMPOUND_MANAGER).get("/api/v1/openapi.json").json()
+    paths = {p: sorted(ops) for p, ops in schema["paths"].items() if p.startswith(BASE)}
+    assert paths == {
+        BASE: ["get", "post"],
+        f"{BASE}/counts": ["get"],
+        f"{BASE}/{{request_id}}": ["get"],
+        f"{BASE}/{{request_id}}/acknowledge": ["post"],
+        f"{BASE}/{{request_id}}/start": ["post"],
+        f"{BASE}/{{request_id}}/close": ["post"],
+        f"{BASE}/{{request_id}}/answer": ["post"],
+        f"{BASE}/{{request_id}}/reopen": ["post"],
+        f"{BASE}/{{request_id}}/hand-over": ["post"],
+    }
+    assert "phone" in schema["components"]["schemas"]["VoiceRequestOut"]["properties"]
