@@ -1,6 +1,6 @@
 """JSON API of the common questions (mounted at /api/v1/voice/groups/), mirroring /voice/groups/.
 
-- `GET groups?compound=&answered=`: the compound's groups (to answer first, then answered), each
+- `GET groups?compound=&answered=`: the compound's groups (to answer first, then the latest 100 answered), each
   with its requests' texts.
 - `GET groups/{id}`: one group.
 - `POST groups/suggest`: `{"compound"}`: group the open requests that ask the same thing; the
