@@ -14,7 +14,8 @@
   `POST endpoints/{id}/active` (`{"active"}`): the group robots, their addresses masked.
 
 The compound's team reads; keepers (not volunteers) write and see the robots; residents 403;
-another compound's notice or robot 404; a refusal 400 with its message.
+another compound's notice or robot 404; a refusal 400 with its message. Schemas are named Voice*
+so that the OpenAPI document keeps them apart from other modules' (the portal's NoticeOut).
 """
 
 import datetime
@@ -49,7 +50,7 @@ def _require(user, roles) -> None:
         raise PermissionDenied(_("当前角色不能进行该操作"))
 
 
-class DeliveryOut(Schema):
+class VoiceDeliveryOut(Schema):
     id: int
     channel: str
     channel_label: str
@@ -64,7 +65,7 @@ class DeliveryOut(Schema):
     sent_at: datetime.datetime | None
 
 
-class NoticeOut(Schema):
+class VoiceNoticeOut(Schema):
     id: int
     compound: int
     title: str
@@ -82,10 +83,10 @@ class NoticeOut(Schema):
     deliveries_by_status: dict[str, int]
 
 
-class NoticeDetailOut(NoticeOut):
+class VoiceNoticeDetailOut(VoiceNoticeOut):
     households: int
     places: list[str]
-    deliveries: list[DeliveryOut]
+    deliveries: list[VoiceDeliveryOut]
 
 
 def _delivery(delivery: Delivery) -> dict:
@@ -134,14 +135,14 @@ def _detail(notice: Notice) -> dict:
     }
 
 
-@router.get("", response=list[NoticeOut], url_name="voice_notices")
+@router.get("", response=list[VoiceNoticeOut], url_name="voice_notices")
 def notices(request, compound: int):
     _require(request.user, TEAM)
     place = registry_selectors.compound_get(request.user, compound)
     return [_out(n) for n in notices_of_compound(request.user, place)[:MAX_ROWS]]
 
 
-class NoticeIn(Schema):
+class VoiceNoticeIn(Schema):
     compound: int
     title: str = Field("", max_length=200)
     body: str = Field("", max_length=10000)
@@ -153,8 +154,8 @@ class NoticeIn(Schema):
     template: str = Field("", max_length=30)
 
 
-@router.post("", response=NoticeDetailOut, url_name="voice_notice_create")
-def create(request, body: NoticeIn):
+@router.post("", response=VoiceNoticeDetailOut, url_name="voice_notice_create")
+def create(request, body: VoiceNoticeIn):
     user = request.user
     _require(user, KEEPERS)
     place = registry_selectors.compound_get(user, body.compound)
@@ -181,7 +182,7 @@ def create(request, body: NoticeIn):
     return _detail(notice_detail(user, notice.pk))
 
 
-class TemplateOut(Schema):
+class VoiceNoticeTemplateOut(Schema):
     key: str
     label: str
     fields: list[str]
@@ -189,7 +190,7 @@ class TemplateOut(Schema):
     body: str
 
 
-@router.get("/templates", response=list[TemplateOut], url_name="voice_notice_templates")
+@router.get("/templates", response=list[VoiceNoticeTemplateOut], url_name="voice_notice_templates")
 def templates(request):
     _require(request.user, TEAM)
     return [
@@ -204,23 +205,25 @@ def templates(request):
     ]
 
 
-class RenderIn(Schema):
+class VoiceTemplateValuesIn(Schema):
     values: dict[str, str] = Field(default_factory=dict)
 
 
-class RenderOut(Schema):
+class VoiceTemplateRenderedOut(Schema):
     title: str
     body: str
 
 
-@router.post("/templates/{key}/render", response=RenderOut, url_name="voice_notice_template_render")
-def template_render(request, key: str, body: RenderIn):
+@router.post(
+    "/templates/{key}/render", response=VoiceTemplateRenderedOut, url_name="voice_notice_template_render"
+)
+def template_render(request, key: str, body: VoiceTemplateValuesIn):
     _require(request.user, TEAM)
     title, text = render_template(key, **{k[:30]: v[:100] for k, v in list(body.values.items())[:20]})
     return {"title": title, "body": text}
 
 
-class EndpointOut(Schema):
+class VoiceEndpointOut(Schema):
     id: int
     compound: int
     kind: str
@@ -244,14 +247,14 @@ def _endpoint(endpoint: Endpoint) -> dict:
     }
 
 
-@router.get("/endpoints", response=list[EndpointOut], url_name="voice_endpoints")
+@router.get("/endpoints", response=list[VoiceEndpointOut], url_name="voice_endpoints")
 def endpoints(request, compound: int):
     _require(request.user, KEEPERS)
     place = registry_selectors.compound_get(request.user, compound)
     return [_endpoint(e) for e in endpoints_of_compound(request.user, place)]
 
 
-class EndpointIn(Schema):
+class VoiceEndpointIn(Schema):
     compound: int
     kind: str
     name: str = Field("", max_length=100)
@@ -259,8 +262,8 @@ class EndpointIn(Schema):
     secret: str = Field("", max_length=200)
 
 
-@router.post("/endpoints", response=EndpointOut, url_name="voice_endpoint_add")
-def endpoint_create(request, body: EndpointIn):
+@router.post("/endpoints", response=VoiceEndpointOut, url_name="voice_endpoint_add")
+def endpoint_create(request, body: VoiceEndpointIn):
     _require(request.user, KEEPERS)
     place = registry_selectors.compound_get(request.user, body.compound)
     added = endpoint_add(
@@ -269,31 +272,33 @@ def endpoint_create(request, body: EndpointIn):
     return _endpoint(added)
 
 
-class ActiveIn(Schema):
+class VoiceEndpointActiveIn(Schema):
     active: bool
 
 
-@router.post("/endpoints/{endpoint_id}/active", response=EndpointOut, url_name="voice_endpoint_active")
-def endpoint_active(request, endpoint_id: int, body: ActiveIn):
+@router.post(
+    "/endpoints/{int:endpoint_id}/active", response=VoiceEndpointOut, url_name="voice_endpoint_active"
+)
+def endpoint_active(request, endpoint_id: int, body: VoiceEndpointActiveIn):
     _require(request.user, KEEPERS)
     endpoint = endpoint_get(request.user, endpoint_id)
     return _endpoint(endpoint_set_active(actor=request.user, endpoint=endpoint, active=body.active))
 
 
-@router.get("/{notice_id}", response=NoticeDetailOut, url_name="voice_notice")
+@router.get("/{int:notice_id}", response=VoiceNoticeDetailOut, url_name="voice_notice")
 def notice(request, notice_id: int):
     _require(request.user, TEAM)
     return _detail(notice_detail(request.user, notice_id))
 
 
-class SendOut(Schema):
+class VoiceNoticeSendOut(Schema):
     sent: int
     failed: int
     gave_up: int
-    notice: NoticeDetailOut
+    notice: VoiceNoticeDetailOut
 
 
-@router.post("/{notice_id}/send", response=SendOut, url_name="voice_notice_send")
+@router.post("/{int:notice_id}/send", response=VoiceNoticeSendOut, url_name="voice_notice_send")
 def send(request, notice_id: int):
     user = request.user
     _require(user, KEEPERS)

@@ -306,3 +306,30 @@ def test_endpoints_refusals_and_scope(api, world):
     )
     other.refresh_from_db()
     assert other.active
+
+
+def test_the_schema_lists_the_notices_paths_under_their_own_names(client, world):
+    client.force_login(manager(world))
+    schema = client.get("/api/v1/openapi.json").json()
+    base = "/api/v1/voice/notices"
+    paths = {p: sorted(ops) for p, ops in schema["paths"].items() if p.startswith(base)}
+    assert paths == {
+        base: ["get", "post"],
+        f"{base}/templates": ["get"],
+        f"{base}/templates/{{key}}/render": ["post"],
+        f"{base}/endpoints": ["get", "post"],
+        f"{base}/endpoints/{{endpoint_id}}/active": ["post"],
+        f"{base}/{{notice_id}}": ["get"],
+        f"{base}/{{notice_id}}/send": ["post"],
+    }
+    components = schema["components"]["schemas"]
+    assert "households" in components["VoiceNoticeDetailOut"]["properties"]
+    assert "last_error" in components["VoiceDeliveryOut"]["properties"]
+    assert "url_masked" in components["VoiceEndpointOut"]["properties"]
+
+
+def test_a_word_where_an_id_goes_is_not_found(client, world):
+    client.force_login(manager(world))
+    assert client.get("/api/v1/voice/notices/abc").status_code == 404
+    assert client.post("/api/v1/voice/notices/abc/send").status_code == 404
+    assert client.post("/api/v1/voice/notices/endpoints/abc/active").status_code == 404
