@@ -319,3 +319,11 @@ def test_the_households_link_page_is_scoped(client, world):
     assert client.get(url).status_code == 200
     assert client.get(reverse("portal:household_link", args=[world.home_a2.pk])).status_code == 404
     assert AuditLog.objects.filter(action="reveal", fields="portal_link").count() == 1
+
+
+def test_the_registrys_household_page_links_the_team_to_the_households_link(client, world):
+    link = reverse("portal:household_link", args=[world.home_a1.pk])
+    client.force_login(manager(world))
+    assert link in client.get(reverse("registry:household", args=[world.home_a1.pk])).content.decode()
+    client.force_login(world.users[Role.VOLUNTEER])
+    assert link not in client.get(reverse("registry:household", args=[world.home_a1.pk])).content.decode()
