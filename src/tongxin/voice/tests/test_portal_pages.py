@@ -327,3 +327,8 @@ def test_the_registrys_household_page_links_the_team_to_the_households_link(clie
     assert link in client.get(reverse("registry:household", args=[world.home_a1.pk])).content.decode()
     client.force_login(world.users[Role.VOLUNTEER])
     assert link not in client.get(reverse("registry:household", args=[world.home_a1.pk])).content.decode()
+
+
+def test_the_staff_login_page_points_residents_to_the_portal_login(client, world):
+    html = client.get(reverse("accounts:login")).content.decode()
+    assert f'<a href="{reverse("portal:login")}">用手机号和验证码登录</a>' in html
