@@ -258,6 +258,15 @@ def portal_login_own_resident_id(user) -> int | None:
     return None
 
 
+def proxy_asker(user, resident: Resident | None) -> str:
+    """Who asked, when a resident asks for another member of the household (为家人代办): the
+    asking resident's name; "" when he asks for himself or is not known (a household's link)."""
+    own_id = portal_login_own_resident_id(user)
+    if own_id is None or resident is None or resident.pk == own_id:
+        return ""
+    return user.full_name
+
+
 # -- the household's link ----------------------------------------------------------------------------
 
 

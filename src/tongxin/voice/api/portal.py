@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from tongxin.voice.actions.portal import portal_login_own_resident_id
+from tongxin.voice.actions.portal import portal_login_own_resident_id, proxy_asker
 from tongxin.voice.actions.requests import request_create
 from tongxin.voice.models import Channel
 from tongxin.voice.selectors import portal as selectors
@@ -193,7 +193,6 @@ def request_send(request, payload: RequestIn):
         raise ValidationError(
             {"resident": ValidationError(_("请选择本户的家人"), code="resident_other_household")}
         )
-    own_id = portal_login_own_resident_id(user)
     created = request_create(
         actor=user,
         compound=household.compound,
@@ -201,7 +200,7 @@ def request_send(request, payload: RequestIn):
         text=payload.text,
         household=household,
         resident=resident,
-        asker=user.full_name if resident is not None and resident.pk != own_id else "",
+        asker=proxy_asker(user, resident),
         category=payload.category or None,
     )
     return 201, _request_out(selectors.portal_request(user, created.pk))

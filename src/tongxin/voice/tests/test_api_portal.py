@@ -149,6 +149,11 @@ def test_the_households_link_account_sends_for_the_household(client, world):
     answer = client.post(f"{API}/requests", {"text": "楼道灯坏了"}, content_type="application/json")
     assert answer.status_code == 201 and answer.json()["resident"] == ""
     assert Request.objects.get().household_id == world.home_a1.pk
+    # Sent for the elder from the household's link: who asked is not known, not the household's name.
+    answer = client.post(
+        f"{API}/requests", {"text": "帮奶奶问问", "resident": world.elder.pk}, content_type="application/json"
+    )
+    assert (answer.json()["resident"], answer.json()["asker"]) == ("王秀兰", "")
 
 
 @pytest.mark.parametrize(

@@ -231,7 +231,6 @@ def ask(request):
     if request.method == "POST":
         if form.is_valid():
             resident = next(m for m in members if m.pk == form.cleaned_data["resident"])
-            own_id = actions.portal_login_own_resident_id(user)
             try:
                 created = request_create(
                     actor=user,
@@ -240,7 +239,7 @@ def ask(request):
                     text=form.cleaned_data["text"],
                     household=household,
                     resident=resident,
-                    asker=user.full_name if resident.pk != own_id else "",
+                    asker=actions.proxy_asker(user, resident),
                     category=form.cleaned_data["category"] or None,
                     attachments=request.FILES.getlist("attachments"),
                 )
