@@ -124,19 +124,19 @@ class SyncIn(BaseModel):
     events: list
 
 
-class RefusedOut(Schema):
+class GateRefusedOut(Schema):
     id: str
     code: str
     message: str
 
 
-class SyncOut(Schema):
+class GateSyncOut(Schema):
     stored: list[str]
-    refused: list[RefusedOut]
+    refused: list[GateRefusedOut]
     server_time: datetime.datetime
 
 
-@router.post("/gates/{gate_id}/sync", response=SyncOut, url_name="access_gate_sync")
+@router.post("/gates/{gate_id}/sync", response=GateSyncOut, url_name="access_gate_sync")
 def sync(request, gate_id: int, payload: SyncIn):
     """Store the events a gate device decided offline (checks, visitors): each is answered stored
     (a resend of a stored one too) or refused with a code and a sentence."""

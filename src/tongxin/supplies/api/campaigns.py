@@ -46,7 +46,7 @@ class CampaignIn(Schema):
     volunteers: int = 0
 
 
-class VisitIn(Schema):
+class DoorVisitIn(Schema):
     outcome: str
     note: str = ""
     expected: str | None = None
@@ -198,7 +198,7 @@ def doors(
 
 
 @router.post("/visits/{visit_id}", url_name="supplies_campaign_visit")
-def visit(request, visit_id: int, payload: VisitIn):
+def visit(request, visit_id: int, payload: DoorVisitIn):
     user = request.user
     require_hands_out(user)
     found = visit_get(user, visit_id)

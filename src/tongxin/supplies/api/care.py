@@ -44,7 +44,7 @@ class CarePage(Schema):
     next_offset: int | None
 
 
-class VisitIn(Schema):
+class CareVisitIn(Schema):
     resident: int
     visited_at: datetime.datetime | None = Field(None, description="now if left out")
     brought: str = Field("", max_length=200, description="what was brought: 大米、面粉、食用油")
@@ -126,7 +126,7 @@ def overdue_list(
 
 
 @router.post("/visits", response={201: VisitOut}, url_name="supplies_care_visits")
-def visit_log(request, payload: VisitIn):
+def visit_log(request, payload: CareVisitIn):
     """Log a visit: 404 for a resident outside the caller's scope, 400 with the reason for a bad
     date, a resident who moved out or the same visit sent twice. A time without an offset is
     read as local time (Asia/Shanghai)."""

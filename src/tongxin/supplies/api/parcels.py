@@ -75,7 +75,7 @@ def _out(parcel: Parcel) -> dict:
     }
 
 
-class LineIn(Schema):
+class ParcelLineIn(Schema):
     lookup: str = Field("", max_length=80)
     household: int | None = None
     tracking_number: str = Field("", max_length=50)
@@ -83,10 +83,10 @@ class LineIn(Schema):
     note: str = Field("", max_length=200)
 
 
-class IntakeIn(LineIn):
+class IntakeIn(ParcelLineIn):
     compound: int
     courier: str = Field("", max_length=50)
-    parcels: list[LineIn] | None = Field(None, max_length=actions.MAX_BATCH)
+    parcels: list[ParcelLineIn] | None = Field(None, max_length=actions.MAX_BATCH)
 
 
 class IntakeOut(Schema):

@@ -98,7 +98,7 @@ def queue(request, compound: int | None = None, state: str = "", kind: str = "",
     return [_out(r) for r in rows[:MAX_ROWS]]
 
 
-class LineIn(Schema):
+class RequestLineIn(Schema):
     item: int | None = Field(None, description="a catalogue item of the compound")
     description: str = Field("", max_length=100)
     quantity: Decimal
@@ -111,7 +111,7 @@ class RequestIn(Schema):
     household: int | None = Field(None, description="a household the caller sees (a resident: their own)")
     kind: RequestKind
     detail: str = Field("", max_length=500)
-    lines: list[LineIn] = Field(default_factory=list, max_length=20)
+    lines: list[RequestLineIn] = Field(default_factory=list, max_length=20)
     via: str | None = None
     source: str = Field("", max_length=50)
     asked_at: datetime.datetime | None = None

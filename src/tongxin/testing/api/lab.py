@@ -22,7 +22,7 @@ router = Router(tags=["testing"])
 MAX_PAGE = 500
 
 
-class ErrorOut(Schema):
+class LabRowErrorOut(Schema):
     row: int | None
     column: str
     code: str
@@ -34,7 +34,7 @@ class LabReportOut(Schema):
     applied: int
     positive_tubes: int
     people_under_review: int
-    errors: list[ErrorOut]
+    errors: list[LabRowErrorOut]
 
 
 class RetestOut(Schema):

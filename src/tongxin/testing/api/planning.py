@@ -51,7 +51,7 @@ class StateIn(Schema):
     version: int | None = None
 
 
-class CompoundOut(Schema):
+class RoundCompoundOut(Schema):
     id: int
     name: str
     buildings: list[int]
@@ -99,7 +99,7 @@ class RoundOut(Schema):
     state_label: str
     note: str
     version: int
-    compounds: list[CompoundOut]
+    compounds: list[RoundCompoundOut]
 
 
 class RoundDetailOut(RoundOut):

@@ -30,20 +30,20 @@ class SyncIn(BaseModel):
     events: list[dict]
 
 
-class RefusedOut(Schema):
+class StationRefusedOut(Schema):
     id: str
     code: str
     message: str
     where: dict | None = None
 
 
-class SyncOut(Schema):
+class StationSyncOut(Schema):
     stored: list[str]
-    refused: list[RefusedOut]
+    refused: list[StationRefusedOut]
     server_time: datetime.datetime
 
 
-@router.post("/tables/{table_id}/sync", response=SyncOut)
+@router.post("/tables/{table_id}/sync", response=StationSyncOut)
 def sync(request, table_id: int, payload: SyncIn):
     """Store a batch of a sampling table's events: each is answered stored or refused with why."""
     table = get_object_or_404(tables_visible(request.user), pk=table_id)

@@ -189,13 +189,15 @@ class AnswerIn(Schema):
     channels: list[str] = Field([Delivery.ChannelKind.PORTAL.value], min_length=1, max_length=4)
 
 
-class AnswerOut(Schema):
+class GroupAnswerOut(Schema):
     group: GroupOut
     notice: int
     answers: int
 
 
-@router.post("/{int:group_id}/answer", response={200: AnswerOut, 409: dict}, url_name="voice_group_answer")
+@router.post(
+    "/{int:group_id}/answer", response={200: GroupAnswerOut, 409: dict}, url_name="voice_group_answer"
+)
 def answer(request, group_id: int, body: AnswerIn):
     user = request.user
     _team(user)

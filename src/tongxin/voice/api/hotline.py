@@ -61,14 +61,14 @@ def _out(call: HotlineCall) -> dict:
     }
 
 
-class DayOut(Schema):
+class HotlineDayOut(Schema):
     day: datetime.date
     calls: int
     answered: int
     items: list[CallOut]
 
 
-@router.get("", response=DayOut, url_name="voice_hotline")
+@router.get("", response=HotlineDayOut, url_name="voice_hotline")
 def calls(request, compound: int, day: datetime.date | None = None, follow_up: bool = False):
     user = request.user
     _team(user)

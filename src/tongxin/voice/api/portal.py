@@ -25,13 +25,13 @@ from tongxin.voice.selectors import portal as selectors
 router = Router()
 
 
-class AnswerOut(Schema):
+class PortalAnswerOut(Schema):
     text: str
     channel: str
     at: datetime.datetime
 
 
-class RequestOut(Schema):
+class PortalRequestOut(Schema):
     id: int
     text: str
     category: str
@@ -41,10 +41,10 @@ class RequestOut(Schema):
     received_at: datetime.datetime
     resident: str
     asker: str
-    answers: list[AnswerOut]
+    answers: list[PortalAnswerOut]
 
 
-class MemberOut(Schema):
+class PortalMemberOut(Schema):
     id: int
     name: str
     elderly: bool
@@ -56,20 +56,20 @@ class MemberOut(Schema):
     pass_expires_at: datetime.datetime | None
 
 
-class PassOut(Schema):
+class PortalPassOut(Schema):
     number: str
     code: str
     expires_at: datetime.datetime
 
 
-class NoticeOut(Schema):
+class PortalNoticeOut(Schema):
     id: int
     title: str
     body: str
     published_at: datetime.datetime
 
 
-class SlotOut(Schema):
+class PortalSlotOut(Schema):
     day: datetime.date
     starts_at: datetime.datetime
     ends_at: datetime.datetime
@@ -78,7 +78,7 @@ class SlotOut(Schema):
     text: str
 
 
-class ParcelOut(Schema):
+class PortalParcelOut(Schema):
     id: int
     courier: str
     tracking_number: str
@@ -89,19 +89,19 @@ class ParcelOut(Schema):
     ready_at: datetime.datetime | None
 
 
-class HomeOut(Schema):
+class PortalHomeOut(Schema):
     household: int
     room: str
     compound: str
-    members: list[MemberOut]
-    household_pass: PassOut | None
-    testing: SlotOut | None
-    notices: list[NoticeOut]
-    parcels: list[ParcelOut]
-    requests: list[RequestOut]
+    members: list[PortalMemberOut]
+    household_pass: PortalPassOut | None
+    testing: PortalSlotOut | None
+    notices: list[PortalNoticeOut]
+    parcels: list[PortalParcelOut]
+    requests: list[PortalRequestOut]
 
 
-class RequestIn(Schema):
+class PortalRequestIn(Schema):
     text: str
     resident: int | None = None
     category: str | None = None
@@ -122,7 +122,7 @@ def _request_out(item) -> dict:
     }
 
 
-@router.get("/", response=HomeOut)
+@router.get("/", response=PortalHomeOut)
 def summary(request):
     home = selectors.portal_home(request.user)
     household = home.household
@@ -177,13 +177,13 @@ def summary(request):
     }
 
 
-@router.get("/requests/{request_id}", response=RequestOut)
+@router.get("/requests/{request_id}", response=PortalRequestOut)
 def request_get(request, request_id: int):
     return _request_out(selectors.portal_request(request.user, request_id))
 
 
-@router.post("/requests", response={201: RequestOut})
-def request_send(request, payload: RequestIn):
+@router.post("/requests", response={201: PortalRequestOut})
+def request_send(request, payload: PortalRequestIn):
     user = request.user
     household = selectors.portal_household(user)
     members = selectors.portal_members(user)
