@@ -318,9 +318,12 @@ def portal_link_reveal(*, actor, household_id: int, ip: str | None = None) -> tu
     return household, token
 
 
-def portal_link_login(*, token: str, address: str | None = None, now: datetime.datetime | None = None):
-    """The household's account, from a link token: refused when the token is forged or older
-    than TONGXIN_PORTAL_LINK_DAYS, or its pass is revoked or expired."""
+def portal_link_household(
+    *, token: str, address: str | None = None, now: datetime.datetime | None = None
+) -> Household:
+    """The household a link token names, nobody logged in (the link's confirm page): refused
+    (and audited) when the token is forged or older than TONGXIN_PORTAL_LINK_DAYS, or its pass is
+    revoked or expired."""
     now = now or timezone.now()
     refused = _error(_("登录链接无效或已过期，请联系社区重新获取"), "bad_link")
     try:
@@ -339,4 +342,10 @@ def portal_link_login(*, token: str, address: str | None = None, now: datetime.d
             detail={"portal": "link", "pass": number},
         )
         raise _error(_("出入证已注销或过期，该登录链接已失效"), "pass_not_live")
+    return household
+
+
+def portal_link_login(*, token: str, address: str | None = None, now: datetime.datetime | None = None):
+    """The household's account, from a link token (checked as `portal_link_household`)."""
+    household = portal_link_household(token=token, address=address, now=now)
     return portal_login_user(household=household, via="link", address=address)

@@ -359,6 +359,7 @@ def test_a_household_enters_by_the_link_printed_with_its_pass(server, phones):
     page = phone.open("/portal/link/forged-token/", status=400)
     assert "登录链接无效或已过期，请联系社区重新获取" in page.locator(".portal-error").inner_text()
     page = phone.open(f"/portal/link/{server.world['link']}/")
+    phone.tap_and_wait(page.get_by_role("button", name="进入我的家"))
     assert page.url == f"{server.url}/portal/"
     assert page.locator(".portal-place").inner_text() == "丁香苑小区 · 2号楼1单元201室"
     assert [n.inner_text() for n in page.locator("#notices .portal-list strong").all()] == [
@@ -492,6 +493,7 @@ def test_a_common_question_is_answered_by_one_notice_that_reaches_the_household(
 
     phone = phones()
     home = phone.open(f"/portal/link/{server.world['link']}/")
+    phone.tap_and_wait(home.get_by_role("button", name="进入我的家"))
     assert home.locator("#notices .portal-list strong").first.inner_text() == "答复：什么时候解封"
     asked = home.locator("#requests .portal-list > li", has_text="小区啥时候能解封啊")
     assert asked.locator(".portal-state").inner_text() == "已答复"

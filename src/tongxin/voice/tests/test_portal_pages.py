@@ -110,7 +110,11 @@ def test_a_phone_of_two_households_chooses_one(client, world, sms):
 
 def test_the_household_link_logs_in_and_a_bad_one_says_so(client, world):
     issue_pass(world, world.elder)
-    response = client.get(reverse("portal:link", args=[portal_link_token(world.home_a1)]))
+    url = reverse("portal:link", args=[portal_link_token(world.home_a1)])
+    shown = client.get(url)  # a confirm page: a link preview logs nobody in
+    assert shown.status_code == 200 and "进入我的家" in shown.content.decode()
+    assert "_auth_user_id" not in client.session
+    response = client.post(url)
     assert response["Location"] == reverse("portal:home")
     assert client.get(reverse("portal:home")).wsgi_request.user.username == f"portal-h{world.home_a1.pk}"
     client.logout()

@@ -190,12 +190,21 @@ def choose(request):
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 def link(request, token: str):
-    """The link printed with the household's pass: logs the household in."""
+    """The link printed with the household's pass. GET only shows a button (a chat app's link
+    preview or a prefetch must not log anyone in); the button POSTs (with CSRF) and logs in."""
     try:
-        user = actions.portal_link_login(token=token, address=client_ip(request))
+        if request.method == "POST":
+            user = actions.portal_link_login(token=token, address=client_ip(request))
+        else:
+            actions.portal_link_household(token=token, address=client_ip(request))
     except ValidationError as error:
         return render(request, "voice/portal/link_refused.html", {"errors": error.messages}, status=400)
+    if request.method != "POST":
+        response = render(request, "voice/portal/link_confirm.html")
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
     _login(request, user)
     return redirect("portal:home")
 
