@@ -260,19 +260,37 @@ def request_start(*, actor, request: Request) -> Request:
     return _move(actor, request, allowed=(State.NEW, State.ACKNOWLEDGED), action=_("开始办理"), **changes)
 
 
-def request_answer(*, actor, request: Request, text: str, channel: str | None = None) -> Answer:
+def _checked_step_time(at, now: datetime.datetime, *, after: datetime.datetime, field: str = "at"):
+    """When a step happened: now, or earlier when it is written down afterwards (an answer given on
+    the phone and typed in later), never before the step it follows."""
+    moment = _checked_time(at, now, field=field)
+    if moment < after:
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    _("时间不能早于%(when)s") % {"when": _local(after)}, code="before_previous_step"
+                )
+            }
+        )
+    return moment
+
+
+def request_answer(
+    *, actor, request: Request, text: str, channel: str | None = None, at: datetime.datetime | None = None
+) -> Answer:
     """An answer kept with the request, sent back by the channel it came from unless another is
     named. The first answer's time is the one the targets are measured on; a closed request is
-    reopened before it is answered again."""
+    reopened before it is answered again. `at` is when it was given, if not now."""
     _staff_request(actor, request)
     text = _checked_text(text, empty=_("请填写答复内容"), code="answer_empty")
     channel = channel or request.channel
     if channel not in Channel.values:
         raise ValidationError({"channel": ValidationError(_("未知的渠道"), code="unknown_channel")})
     now = timezone.now()
+    answered_at = _checked_step_time(at, now, after=request.received_at)
     changes = {"state": State.ANSWERED, "now": now}
     if request.first_answer_at is None:
-        changes["first_answer_at"] = now
+        changes["first_answer_at"] = answered_at
     if request.holder_id is None:
         changes["holder"] = actor
     with transaction.atomic():
@@ -283,10 +301,10 @@ def request_answer(*, actor, request: Request, text: str, channel: str | None = 
             action=_("答复"),
             **changes,
         )
-        return Answer.objects.create(request=request, text=text, channel=channel, at=now, by=actor)
+        return Answer.objects.create(request=request, text=text, channel=channel, at=answered_at, by=actor)
 
 
-def request_close(*, actor, request: Request) -> Request:
+def request_close(*, actor, request: Request, at: datetime.datetime | None = None) -> Request:
     _staff_request(actor, request)
     if request.state == State.CLOSED:
         raise ValidationError(_("诉求已办结"), code="already_closed")
@@ -299,7 +317,7 @@ def request_close(*, actor, request: Request) -> Request:
         allowed=(*OPEN_STATES, State.ANSWERED),
         action=_("办结"),
         state=State.CLOSED,
-        closed_at=now,
+        closed_at=_checked_step_time(at, now, after=request.first_answer_at),
         now=now,
     )
 

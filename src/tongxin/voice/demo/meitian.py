@@ -299,8 +299,17 @@ def _replay(place: Compound, now: datetime.datetime) -> None:
             category=category,
             received_at=_at(days[offset], hour, minute),
         )
-        request_actions.request_answer(actor=manager, request=request, text=answer, channel=Channel.PRIVATE)
-        request_actions.request_close(actor=manager, request=request)
+        received = request.received_at
+        request_actions.request_answer(
+            actor=manager,
+            request=request,
+            text=answer,
+            channel=Channel.PRIVATE,
+            at=received + datetime.timedelta(minutes=25 + 5 * (offset % 4)),
+        )
+        request_actions.request_close(
+            actor=manager, request=request, at=received + datetime.timedelta(hours=6)
+        )
 
     for offset, hour, minute, caller, phone, asked, answered, becomes_request, room in CALLS:
         call = hotline_actions.hotline_log(

@@ -227,3 +227,22 @@ def test_transitions_scoped(world):
     with pytest.raises(Http404):
         actions.request_start(actor=other, request=request)
     assert Request.objects.get(pk=request.pk).state == State.NEW
+
+
+def test_an_answer_and_a_closing_written_down_afterwards_keep_when_they_happened(world):
+    timedelta = datetime.timedelta
+    request_answer, request_close = actions.request_answer, actions.request_close
+    now = timezone.now()
+    request = make_request(world, received_at=now - timedelta(hours=5))
+    with pytest.raises(ValidationError) as refused:
+        request_answer(actor=manager(world), request=request, text="已回电", at=now - timedelta(hours=6))
+    assert refused.value.message_dict["at"][0].startswith("时间不能早于")
+    answer = request_answer(actor=manager(world), request=request, text="已回电", at=now - timedelta(hours=4))
+    request.refresh_from_db()
+    assert answer.at == request.first_answer_at == now - timedelta(hours=4)
+    with pytest.raises(ValidationError):
+        request_close(actor=manager(world), request=request, at=now - timedelta(hours=4, minutes=1))
+    request_close(actor=manager(world), request=request, at=now - timedelta(hours=3))
+    request.refresh_from_db()
+    assert request.closed_at == now - timedelta(hours=3)
+    assert request.updated_at >= now
