@@ -9,8 +9,12 @@ here only, as are the residents' phones for SMS.
 import base64
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -28,6 +32,7 @@ from tongxin.core import crypto
 log = logging.getLogger(__name__)
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
 @dataclass(frozen=True)
@@ -37,17 +42,115 @@ class SendResult:
     error: str = ""
 
 
+def _local_allowed() -> bool:
+    return bool(getattr(settings, "TONGXIN_WEBHOOK_ALLOW_LOCAL", False))
+
+
+def blocked_address(address: str) -> bool:
+    """An address a robot may not point at: loopback, private, link-local (cloud metadata),
+    shared, reserved, multicast or unspecified, IPv4 mapped into IPv6 included."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast or ip.is_unspecified
+
+
+def _local_name(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host in LOCAL_HOSTS or host.endswith(LOCAL_SUFFIXES) or "." not in host
+
+
+def _literal_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def check_webhook_url(url: str) -> str:
-    """The robot's address, stripped; https only (http only to this machine when DEBUG or
-    TONGXIN_WEBHOOK_ALLOW_LOCAL)."""
+    """The robot's address, stripped; https only, to a public host. With
+    TONGXIN_WEBHOOK_ALLOW_LOCAL (tests, a robot on this machine) also http to this machine and
+    private addresses. The address a name resolves to is checked again when connecting."""
     url = (url or "").strip()
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    host = parts.hostname or ""
+    if parts.scheme == "http" and _local_allowed() and host in LOCAL_HOSTS:
         return url
-    local_ok = settings.DEBUG or getattr(settings, "TONGXIN_WEBHOOK_ALLOW_LOCAL", False)
-    if parts.scheme == "http" and local_ok and parts.hostname in LOCAL_HOSTS:
-        return url
-    raise ValidationError(_("机器人地址必须以 https:// 开头"), code="webhook_https")
+    if parts.scheme != "https" or not host:
+        raise ValidationError(_("机器人地址必须以 https:// 开头"), code="webhook_https")
+    if parts.username or parts.password:
+        raise ValidationError(_("机器人地址不能包含用户名或密码"), code="webhook_https")
+    if not _local_allowed() and (_local_name(host) or (_literal_ip(host) and blocked_address(host))):
+        raise ValidationError(_("机器人地址不能指向本机或内网"), code="webhook_local")
+    return url
+
+
+def _checked_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, **_kw):
+    """socket.create_connection, to the addresses the name resolves to, refusing any private or
+    loopback one (unless TONGXIN_WEBHOOK_ALLOW_LOCAL): checked on the address actually connected,
+    so a name that resolves differently later (DNS rebinding) does not get past."""
+    host, port = address[0], address[1]
+    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    if not _local_allowed() and any(blocked_address(info[4][0]) for info in infos):
+        raise OSError(_("机器人地址不能指向本机或内网"))
+    error: OSError | None = None
+    for family, kind, proto, _name, sockaddr in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error or OSError(_("无法解析机器人地址"))
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_CheckedHTTPConnection, req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_CheckedHTTPSConnection, req, context=self._context)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A robot's redirect is not followed (it could point anywhere): the 3xx is the answer."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    # No proxy from the environment: the address connected to is the one checked.
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _NoRedirect(),
+        _CheckedHTTPHandler(),
+        _CheckedHTTPSHandler(context=ssl.create_default_context()),
+    )
 
 
 def _timeout() -> float:
@@ -65,7 +168,7 @@ def _post_json(url: str, payload: dict) -> SendResult:
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=_timeout()) as response:  # noqa: S310 (https checked)
+        with _opener().open(request, timeout=_timeout()) as response:
             status = response.status
             body = response.read(65536)
     except urllib.error.HTTPError as exc:

@@ -2,21 +2,33 @@
 
 - the household's portal link logged in on a plain GET (a chat app's link preview made a session):
   GET shows a confirm page, the POST (with CSRF) logs in;
+- a group robot's webhook could point at this machine or the private network (SSRF), and its
+  redirects were followed;
 and what was checked and found right, pinned so it stays right: the session key cycled on login,
 no staff account through the portal.
 """
 
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
+from tongxin.voice import senders
+from tongxin.voice.actions.endpoints import endpoint_add
 from tongxin.voice.actions.portal import portal_link_token
+from tongxin.voice.models import Endpoint
 from tongxin.voice.tests.portal_helpers import issue_pass, manager, recording_sms, sent_code
+from tongxin.voice.tests.robot_server import RobotServer
 
 ELDER_PHONE = "13812345678"
+NOTICE = type("Notice", (), {"title": "通知", "body": "内容"})()
 
 
 @pytest.fixture
@@ -109,3 +121,139 @@ def test_a_staff_session_is_replaced_not_reused_by_a_portal_login(client, world)
     user = client.get(reverse("portal:home")).wsgi_request.user
     assert user.role == Role.RESIDENT and user.username == f"portal-h{world.home_a1.pk}"
     assert client.session.session_key != before
+
+
+# -- robots' webhooks: no SSRF ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/x",
+        "https://localhost/x",
+        "https://robot.localhost/x",
+        "https://10.1.2.3/cgi-bin/webhook/send?key=x",
+        "https://172.16.0.1/x",
+        "https://192.168.1.1/x",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://100.64.0.1/x",
+        "https://0.0.0.0/x",
+        "https://[::1]/x",
+        "https://[fd00::1]/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://intranet/x",
+        "https://printer.local/x",
+    ],
+)
+def test_a_robot_may_not_point_at_this_machine_or_the_private_network(url, settings):
+    settings.DEBUG = True  # DEBUG alone does not open it
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = False
+    with pytest.raises(ValidationError) as exc:
+        senders.check_webhook_url(url)
+    assert exc.value.messages == ["机器人地址不能指向本机或内网"]
+
+
+def test_a_robot_with_credentials_in_its_url_is_refused(settings):
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = False
+    with pytest.raises(ValidationError) as exc:
+        senders.check_webhook_url("https://user:pw@qyapi.weixin.qq.com/x")
+    assert exc.value.messages == ["机器人地址不能包含用户名或密码"]
+
+
+def test_public_robots_still_pass(settings):
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = False
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"
+    assert senders.check_webhook_url(url) == url
+    assert senders.check_webhook_url("https://8.8.8.8/x") == "https://8.8.8.8/x"
+
+
+def test_the_endpoint_page_refuses_a_private_robot_beside_its_field(client, world, settings):
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = False
+    client.force_login(manager(world))
+    response = client.post(
+        f"{reverse('voice:endpoints')}?compound={world.compound_a.pk}",
+        {"kind": "wecom", "name": "内网", "url": "https://192.168.0.10/hook", "secret": ""},
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["url"] == ["机器人地址不能指向本机或内网"]
+    assert not Endpoint.objects.exists()
+
+
+def test_endpoint_add_refuses_the_metadata_address(world, settings):
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = False
+    with pytest.raises(ValidationError) as exc:
+        endpoint_add(
+            actor=manager(world),
+            compound=world.compound_a,
+            kind="dingtalk",
+            name="元数据",
+            url="https://169.254.169.254/latest",
+        )
+    assert exc.value.code == "webhook_local"
+
+
+def test_a_public_name_resolving_to_a_private_address_is_not_connected(settings, monkeypatch):
+    """DNS rebinding: the name passes the check, the address it resolves to when sending does not."""
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = False
+    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 1
+    asked = []
+
+    def resolve(host, port, *args, **kwargs):
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    def no_connect(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("connected")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket.socket, "connect", no_connect)
+    result = senders.send_wecom("https://robot.example.com/cgi-bin/webhook/send?key=x", NOTICE)
+    assert asked == ["robot.example.com"]
+    assert result == senders.SendResult(False, error="机器人地址不能指向本机或内网")
+
+
+class _Redirecting:
+    """A robot answering 302 to another address (the robot server's)."""
+
+    def __init__(self, target: str):
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_robots_redirect_is_not_followed(settings):
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True  # both servers are local; the redirect still is not
+    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 2
+    with RobotServer() as robot, _Redirecting(robot.url()) as hook:
+        result = senders.send_wecom(hook, NOTICE)
+        assert result == senders.SendResult(False, error="HTTP 302")
+        assert robot.received == []
+
+
+def test_env_proxies_are_not_used_for_robots(settings, monkeypatch):
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
+    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 2
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    with RobotServer() as robot:
+        assert senders.send_wecom(robot.url(), NOTICE) == senders.SendResult(True, recipients=1)
+        assert len(robot.received) == 1

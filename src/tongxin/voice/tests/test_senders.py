@@ -142,7 +142,10 @@ def test_local_http_only_when_allowed(settings):
     settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = False
     with pytest.raises(ValidationError):
         senders.check_webhook_url("http://127.0.0.1:9/x")
-    settings.DEBUG = True
+    settings.DEBUG = True  # DEBUG alone does not open the local network
+    with pytest.raises(ValidationError):
+        senders.check_webhook_url("http://localhost:9/x")
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
     assert senders.check_webhook_url("http://localhost:9/x") == "http://localhost:9/x"
     with pytest.raises(ValidationError):  # never http to another host
         senders.check_webhook_url("http://example.com/x")

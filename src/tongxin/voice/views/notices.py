@@ -60,6 +60,7 @@ ERROR_FIELDS = {
     "endpoint_name": "name",
     "endpoint_duplicate": "name",
     "webhook_https": "url",
+    "webhook_local": "url",
     "endpoint_secret": "secret",
 }
 
