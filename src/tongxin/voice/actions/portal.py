@@ -16,6 +16,7 @@ import datetime
 import hmac
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -151,14 +152,37 @@ def portal_code_send(*, phone, address: str | None = None, now: datetime.datetim
     if refused is not None:
         raise refused
     if known:
-        try:
-            result = sms_provider().send([phone], code_text(code))
-        except Exception:  # a gateway's failure must not tell the caller whether the phone is known
-            log.exception("SMS provider failed sending a portal code")
-        else:
-            if not result.ok:
-                log.warning("SMS provider refused a portal code: %s", result.error)
+        _dispatch_code(phone, code_text(code))
     return CodeSent(phone_masked=mask_phone(phone), minutes=code_minutes())
+
+
+def _send_code(phone: str, text: str) -> None:
+    try:
+        result = sms_provider().send([phone], text)
+    except Exception:  # a gateway's failure must not tell the caller whether the phone is known
+        log.exception("SMS provider failed sending a portal code")
+    else:
+        if not result.ok:
+            log.warning("SMS provider refused a portal code: %s", result.error)
+
+
+def _send_code_in_thread(phone: str, text: str) -> None:
+    from django.db import connection
+
+    try:
+        _send_code(phone, text)
+    finally:
+        connection.close()  # a provider that wrote to the database leaves no connection open
+
+
+def _dispatch_code(phone: str, text: str) -> None:
+    """The code's SMS, sent in the background (TONGXIN_PORTAL_SMS_BACKGROUND, on by default):
+    the gateway's round trip happens only for a known phone, so waiting for it would tell by the
+    answer's time whether a phone is registered."""
+    if getattr(settings, "TONGXIN_PORTAL_SMS_BACKGROUND", True):
+        threading.Thread(target=_send_code_in_thread, args=(phone, text), daemon=True).start()
+    else:
+        _send_code(phone, text)
 
 
 def portal_code_verify(
@@ -219,7 +243,8 @@ def _portal_user(household: Household, resident: Resident | None):
         user.set_unusable_password()
         user.save()
         return user
-    if user.role != Role.RESIDENT or not user.is_active:
+    if user.role != Role.RESIDENT or not user.is_active or user.is_staff or user.is_superuser:
+        # A staff account never opens through the portal, whatever its username.
         raise PermissionDenied(_("该账号已停用，请联系社区"))
     if user.household_id != household.pk or user.full_name != name:
         user.household, user.full_name = household, name

@@ -29,6 +29,7 @@ def recording_sms(settings) -> list:
     """Send the portal's SMS to RecordingSms; its list of sends (for each test module's `sms`
     fixture)."""
     settings.TONGXIN_SMS_PROVIDER = PROVIDER
+    settings.TONGXIN_PORTAL_SMS_BACKGROUND = False  # the tests read the code right after sending
     RecordingSms.sent = []
     return RecordingSms.sent
 

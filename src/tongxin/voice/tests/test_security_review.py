@@ -10,19 +10,21 @@ no staff account through the portal.
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
+from tongxin.registry.tests.factories import make_user
 from tongxin.voice import senders
 from tongxin.voice.actions.endpoints import endpoint_add
-from tongxin.voice.actions.portal import portal_link_token
+from tongxin.voice.actions.portal import portal_code_send, portal_link_token, portal_login_user
 from tongxin.voice.models import Endpoint
 from tongxin.voice.tests.portal_helpers import issue_pass, manager, recording_sms, sent_code
 from tongxin.voice.tests.robot_server import RobotServer
@@ -257,3 +259,70 @@ def test_env_proxies_are_not_used_for_robots(settings, monkeypatch):
     with RobotServer() as robot:
         assert senders.send_wecom(robot.url(), NOTICE) == senders.SendResult(True, recipients=1)
         assert len(robot.received) == 1
+
+
+# -- the code's SMS: no timing difference between a known and an unknown phone -----------------------
+
+
+class SlowSms:
+    """A gateway taking its time (a real one's round trip)."""
+
+    sent: list = []
+    done = threading.Event()
+
+    def send(self, phones, text):
+        time.sleep(0.6)
+        SlowSms.sent.append((list(phones), text))
+        SlowSms.done.set()
+        return senders.SendResult(True, recipients=len(phones))
+
+
+def test_the_code_sms_goes_out_in_the_background_so_timing_tells_nothing(world, settings):
+    settings.TONGXIN_SMS_PROVIDER = "tongxin.voice.tests.test_security_review.SlowSms"
+    settings.TONGXIN_PORTAL_SMS_BACKGROUND = True
+    SlowSms.sent, SlowSms.done = [], threading.Event()
+    started = time.monotonic()
+    known = portal_code_send(phone=ELDER_PHONE, address="203.0.113.1")
+    known_took = time.monotonic() - started
+    started = time.monotonic()
+    unknown = portal_code_send(phone="13011112222", address="203.0.113.1")
+    unknown_took = time.monotonic() - started
+    assert known == unknown.__class__(phone_masked="138****5678", minutes=5)
+    assert unknown.phone_masked == "130****2222"
+    assert known_took < 0.4 and unknown_took < 0.4  # the gateway's 0.6 s is not waited for
+    assert SlowSms.done.wait(5)
+    assert SlowSms.sent == [([ELDER_PHONE], SlowSms.sent[0][1])]
+    assert "验证码" in SlowSms.sent[0][1]
+
+
+def test_the_background_is_the_default(settings):
+    assert getattr(settings, "TONGXIN_PORTAL_SMS_BACKGROUND", True) is True
+
+
+# -- no staff account through the portal ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["is_staff", "is_superuser"])
+def test_a_portal_named_account_with_staff_rights_is_refused(world, flag):
+    username = f"portal-r{world.elder.pk}"
+    make_user(Role.RESIDENT, username=username, household=world.home_a1, **{flag: True})
+    with pytest.raises(PermissionDenied):
+        portal_login_user(household=world.home_a1, resident=world.elder)
+    assert not AuditLog.objects.filter(action="portal_login").exists()
+
+
+def test_a_portal_named_staff_role_is_refused(world):
+    make_user(Role.COMPOUND_MANAGER, username=f"portal-h{world.home_a1.pk}", compound=world.compound_a)
+    with pytest.raises(PermissionDenied):
+        portal_login_user(household=world.home_a1, via="link")
+
+
+def test_a_code_login_never_yields_the_staff_account_of_the_same_phone(client, world, sms):
+    """A manager who is also a resident (his phone registered in a household) gets the resident
+    account, never his staff one."""
+    staff = manager(world)
+    client.post(reverse("portal:login"), {"phone": ELDER_PHONE})
+    client.post(reverse("portal:verify"), {"code": sent_code(sms, ELDER_PHONE)})
+    user = client.get(reverse("portal:home")).wsgi_request.user
+    assert user.pk != staff.pk and user.role == Role.RESIDENT and not user.is_staff
+    assert not user.has_usable_password()
