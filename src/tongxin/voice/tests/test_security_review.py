@@ -326,3 +326,18 @@ def test_a_code_login_never_yields_the_staff_account_of_the_same_phone(client, w
     user = client.get(reverse("portal:home")).wsgi_request.user
     assert user.pk != staff.pk and user.role == Role.RESIDENT and not user.is_staff
     assert not user.has_usable_password()
+
+
+# -- the API is never cached ---------------------------------------------------------------------------
+
+
+def test_the_voice_api_answers_are_never_cached(client, world):
+    issue_pass(world, world.elder)
+    client.force_login(portal_login_user(household=world.home_a1, resident=world.elder))
+    response = client.get("/api/v1/voice/portal/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    client.force_login(manager(world))
+    response = client.get(f"/api/v1/voice/requests?compound={world.compound_a.pk}")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
