@@ -290,6 +290,17 @@ def log_in_by_code(phone: Phone, server, number: str) -> None:
     assert page.url == f"{server.url}/portal/"
 
 
+def log_in_by_link(phone: Phone, server):
+    """The household's link: opening it only asks (a chat app's preview must not log in); the
+    button does."""
+    page = phone.open(f"/portal/link/{server.world['link']}/")
+    assert page.locator("h1").inner_text() == "进入我的家"
+    assert page.url.endswith("/portal/link/" + server.world["link"] + "/"), "no login on opening the link"
+    phone.tap_and_wait(page.locator("main").get_by_role("button", name="进入我的家"))
+    assert page.url == f"{server.url}/portal/"
+    return page
+
+
 def big_type(page) -> dict[str, float]:
     """The computed font sizes (px) of the text a resident reads: the portal's own text and its
     buttons (the shared top bar and footer of base.html keep the body's 16px)."""
@@ -358,9 +369,7 @@ def test_a_household_enters_by_the_link_printed_with_its_pass(server, phones):
     phone = phones()
     page = phone.open("/portal/link/forged-token/", status=400)
     assert "登录链接无效或已过期，请联系社区重新获取" in page.locator(".portal-error").inner_text()
-    page = phone.open(f"/portal/link/{server.world['link']}/")
-    phone.tap_and_wait(page.get_by_role("button", name="进入我的家"))
-    assert page.url == f"{server.url}/portal/"
+    page = log_in_by_link(phone, server)
     assert page.locator(".portal-place").inner_text() == "丁香苑小区 · 2号楼1单元201室"
     assert [n.inner_text() for n in page.locator("#notices .portal-list strong").all()] == [
         "2号楼今晚消杀",
@@ -492,8 +501,7 @@ def test_a_common_question_is_answered_by_one_notice_that_reaches_the_household(
     assert rows == [(pk, 1, answer) for pk in sorted(unsealing_ids)]
 
     phone = phones()
-    home = phone.open(f"/portal/link/{server.world['link']}/")
-    phone.tap_and_wait(home.get_by_role("button", name="进入我的家"))
+    home = log_in_by_link(phone, server)
     assert home.locator("#notices .portal-list strong").first.inner_text() == "答复：什么时候解封"
     asked = home.locator("#requests .portal-list > li", has_text="小区啥时候能解封啊")
     assert asked.locator(".portal-state").inner_text() == "已答复"
