@@ -99,6 +99,7 @@ class Request(models.Model):
         verbose_name_plural = _("诉求")
         indexes = [
             models.Index(fields=["compound", "state", "received_at"], name="voice_request_queue_idx"),
+            models.Index(fields=["compound", "received_at"], name="voice_request_received_idx"),
             models.Index(fields=["household", "received_at"], name="voice_request_household_idx"),
             models.Index(fields=["group"], name="voice_request_group_idx"),
         ]
