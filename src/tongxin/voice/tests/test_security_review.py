@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
@@ -341,3 +342,243 @@ def test_the_voice_api_answers_are_never_cached(client, world):
     response = client.get(f"/api/v1/voice/requests?compound={world.compound_a.pk}")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+
+
+# -- checked and found right: scope, IDOR, methods, files, redirects, CSRF, escaping -------------------
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def records(world):
+    """A request of 1-1-101 (building 1) with a photo, one of 2-1-201 (building 2), a notice of
+    compound A for unit 1-1 only with an image and a PDF."""
+    from tongxin.voice.actions.notices import notice_create
+    from tongxin.voice.models import Audience
+    from tongxin.voice.tests.request_helpers import JPEG, PDF, make_request
+
+    mine = make_request(world, household=world.home_a1, text=EVIL, attachments=[JPEG])
+    theirs = make_request(world, household=world.home_a2, text="二号楼的事", attachments=[PDF])
+    notice = notice_create(
+        actor=manager(world),
+        compound=world.compound_a,
+        title=EVIL,
+        body=EVIL,
+        audience=Audience.UNITS,
+        audience_ids=[world.a1u1.pk],
+        image=JPEG,
+        attachment=PDF,
+    )
+    return type(
+        "Records",
+        (),
+        {
+            "mine": mine,
+            "theirs": theirs,
+            "notice": notice,
+            "photo": mine.attachments.get(),
+            "pdf": theirs.attachments.get(),
+        },
+    )
+
+
+def _record_urls(records, world):
+    return [
+        reverse("voice:request", kwargs={"pk": records.mine.pk}),
+        reverse(
+            "voice:request_attachment", kwargs={"pk": records.mine.pk, "attachment_id": records.photo.pk}
+        ),
+        reverse("voice:notice", args=[records.notice.pk]),
+        reverse("voice:notice_poster", args=[records.notice.pk]),
+        reverse("voice:notice_image", args=[records.notice.pk]),
+        reverse("voice:notice_attachment", args=[records.notice.pk]),
+        reverse("portal:household_link", args=[world.home_a1.pk]),
+    ]
+
+
+def test_another_compounds_manager_finds_none_of_its_records(client, world, records):
+    issue_pass(world, world.elder)
+    client.force_login(make_user(Role.COMPOUND_MANAGER, username="manager-b", compound=world.compound_b))
+    for url in _record_urls(records, world):
+        assert client.get(url).status_code == 404, url
+    for name in ("voice:requests", "voice:notices", "voice:hotline", "voice:groups", "voice:endpoints"):
+        assert client.get(f"{reverse(name)}?compound={world.compound_a.pk}").status_code == 404, name
+    url = f"/api/v1/voice/requests/{records.mine.pk}"
+    assert client.get(url).status_code == 404
+
+
+def test_a_grid_worker_finds_only_his_buildings_requests_and_files(client, world, records):
+    client.force_login(world.users[Role.GRID_WORKER])  # building 1 only
+    assert client.get(reverse("voice:request", kwargs={"pk": records.mine.pk})).status_code == 200
+    other = reverse(
+        "voice:request_attachment", kwargs={"pk": records.theirs.pk, "attachment_id": records.pdf.pk}
+    )
+    assert client.get(other).status_code == 404
+    # another request's file id under his own request's path: not found either
+    mixed = reverse(
+        "voice:request_attachment", kwargs={"pk": records.mine.pk, "attachment_id": records.pdf.pk}
+    )
+    assert client.get(mixed).status_code == 404
+
+
+def test_a_resident_opens_only_his_households_files(client, world, records):
+    client.force_login(portal_login_user(household=world.home_a2, resident=world.neighbour))
+    photo = reverse(
+        "voice:request_attachment", kwargs={"pk": records.mine.pk, "attachment_id": records.photo.pk}
+    )
+    assert client.get(photo).status_code == 404
+    assert (
+        client.get(reverse("voice:notice_image", args=[records.notice.pk])).status_code == 404
+    )  # unit 1-1 only
+    assert client.get(reverse("voice:request", kwargs={"pk": records.mine.pk})).status_code == 403
+    client.force_login(portal_login_user(household=world.home_a1, resident=world.elder))
+    response = client.get(photo)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    response = client.get(reverse("voice:notice_attachment", args=[records.notice.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+
+
+def test_files_are_served_typed_by_their_bytes_with_nosniff_and_a_disposition(client, world, records):
+    client.force_login(manager(world))
+    for url, kind in (
+        (
+            reverse(
+                "voice:request_attachment", kwargs={"pk": records.mine.pk, "attachment_id": records.photo.pk}
+            ),
+            "image/jpeg",
+        ),
+        (reverse("voice:notice_image", args=[records.notice.pk]), "image/jpeg"),
+        (reverse("voice:notice_attachment", args=[records.notice.pk]), "application/pdf"),
+    ):
+        response = client.get(url)
+        assert response["Content-Type"] == kind
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Content-Disposition"].startswith("inline; filename")
+        assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<html><script>alert(1)</script></html>",
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        b"GIF89a<script>",
+        b"<?xml version='1.0'?><svg/>",
+    ],
+)
+def test_html_svg_and_others_are_refused_whatever_their_name(data):
+    from tongxin.voice.attachments import checked_file
+
+    upload = SimpleUploadedFile("photo.jpg", data, content_type="image/jpeg")
+    with pytest.raises(ValidationError) as exc:
+        checked_file(upload)
+    assert exc.value.message_dict == {"attachments": ["附件只能是JPEG、PNG、WebP图片或PDF文件"]}
+
+
+def test_a_file_over_the_limit_is_refused(settings):
+    from tongxin.voice.attachments import checked_file
+
+    settings.TONGXIN_VOICE_ATTACHMENT_MAX_BYTES = 100
+    with pytest.raises(ValidationError) as exc:
+        checked_file(b"\xff\xd8\xff" + b"0" * 200)
+    assert exc.value.message_dict["attachments"][0].startswith("附件不能超过")
+
+
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("voice:request_acknowledge", "request"),
+        ("voice:request_start", "request"),
+        ("voice:request_answer", "request"),
+        ("voice:request_close", "request"),
+        ("voice:request_reopen", "request"),
+        ("voice:request_hand_over", "request"),
+        ("voice:notice_send", "notice"),
+        ("voice:groups_suggest", None),
+        ("voice:groups_merge", None),
+        ("voice:hotline_log", None),
+    ],
+)
+def test_no_state_change_answers_a_get(client, world, records, name, kwargs):
+    client.force_login(manager(world))
+    args = {"request": {"pk": records.mine.pk}, "notice": {"notice_id": records.notice.pk}}.get(kwargs, {})
+    assert client.get(reverse(name, kwargs=args)).status_code == 405
+
+
+def test_state_changes_need_the_csrf_token(world, records, sms):
+    browser = Client(enforce_csrf_checks=True)
+    assert browser.post(reverse("portal:login"), {"phone": ELDER_PHONE}).status_code == 403
+    assert sms == []
+    browser.force_login(manager(world))
+    url = reverse("voice:request_acknowledge", kwargs={"pk": records.mine.pk})
+    assert browser.post(url).status_code == 403
+    browser.force_login(portal_login_user(household=world.home_a1, resident=world.elder))
+    response = browser.post(
+        "/api/v1/voice/portal/requests", {"text": "水管坏了"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+
+
+def test_roles_that_may_not_act_are_refused(client, world, records):
+    client.force_login(world.users[Role.VOLUNTEER])
+    endpoints = f"{reverse('voice:endpoints')}?compound={world.compound_a.pk}"
+    assert client.get(endpoints).status_code == 403
+    assert client.post(reverse("voice:notice_send", args=[records.notice.pk])).status_code == 403
+    assert client.get(reverse("portal:household_link", args=[world.home_a1.pk])).status_code == 403
+    client.force_login(portal_login_user(household=world.home_a1, resident=world.elder))
+    for name in ("voice:requests", "voice:notices", "voice:hotline", "voice:groups", "voice:endpoints"):
+        assert client.get(f"{reverse(name)}?compound={world.compound_a.pk}").status_code == 403, name
+    assert client.get(reverse("portal:household_link", args=[world.home_a1.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/portal/",
+        "/\\evil.example",
+        "/accounts/",
+        "/portal/@evil.example",
+    ],
+)
+def test_next_never_leaves_the_portal(client, world, sms, target):
+    client.post(f"{reverse('portal:login')}?next={target}", {"phone": ELDER_PHONE, "next": target})
+    response = client.post(
+        f"{reverse('portal:verify')}?next={target}", {"code": sent_code(sms, ELDER_PHONE), "next": target}
+    )
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/portal/") and "//" not in location
+    assert location in (reverse("portal:home"), target)
+
+
+def test_resident_text_is_escaped_in_pages_rows_portal_and_poster(client, world, records):
+    client.force_login(manager(world))
+    pages = [
+        client.get(reverse("voice:request", kwargs={"pk": records.mine.pk})),
+        client.get(f"{reverse('voice:requests')}?compound={world.compound_a.pk}"),
+        client.post(
+            reverse("voice:request_acknowledge", kwargs={"pk": records.mine.pk}), HTTP_HX_REQUEST="true"
+        ),
+        client.get(reverse("voice:notice_poster", args=[records.notice.pk])),
+        client.get(reverse("voice:notice", args=[records.notice.pk])),
+    ]
+    client.force_login(portal_login_user(household=world.home_a1, resident=world.elder))
+    pages += [
+        client.get(reverse("portal:home")),
+        client.get(reverse("portal:request", args=[records.mine.pk])),
+        client.get(reverse("portal:notice", args=[records.notice.pk])),
+    ]
+    for page in pages:
+        body = page.content.decode()
+        assert page.status_code == 200, page.request["PATH_INFO"]
+        assert "<script>alert" not in body and "<img src=x" not in body, page.request["PATH_INFO"]
+        assert "&lt;script&gt;alert(" in body, page.request["PATH_INFO"]
+        assert "style=" not in body.replace('rel="stylesheet"', ""), page.request["PATH_INFO"]
+
+
+def test_the_json_api_keeps_resident_text_as_data(client, world, records):
+    client.force_login(portal_login_user(household=world.home_a1, resident=world.elder))
+    response = client.get(f"/api/v1/voice/portal/requests/{records.mine.pk}")
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json()["text"] == EVIL
