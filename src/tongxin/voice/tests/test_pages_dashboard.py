@@ -118,3 +118,17 @@ def test_the_overview_takes_a_fixed_number_of_queries(as_role, world, django_ass
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(f"{INDEX}?compound={world.compound_a.pk}").status_code == 200
+
+
+def test_the_overview_draws_requests_by_category_and_channel_as_bars(as_role, world):
+    make_request(world, text="快递能进吗", channel="group", category="access")
+    make_request(world, text="快递什么时候送", channel="group", category="access")
+    make_request(world, text="我家老人要买药", channel="hotline", category="medical")
+    html = as_role(Role.COMPOUND_MANAGER).get(INDEX, {"compound": world.compound_a.pk}).content.decode()
+    bars = re.findall(r"<dt>([^<]+)</dt><dd><progress max=\"(\d+)\" value=\"(\d+)\">", html)
+    assert bars == [("出入", "3", "2"), ("就医", "3", "1"), ("微信群消息", "3", "2"), ("热线电话", "3", "1")]
+
+
+def test_the_overview_has_no_bars_before_any_request(as_role, world):
+    html = as_role(Role.COMPOUND_MANAGER).get(INDEX, {"compound": world.compound_a.pk}).content.decode()
+    assert "<progress" not in html

@@ -7,15 +7,24 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from tongxin.accounts.models import Role
 from tongxin.core.pages import compound_choice, day_param
+from tongxin.voice.models import Category, Channel
 from tongxin.voice.selectors.counts import compound_counts
 from tongxin.voice.selectors.requests import answer_due, late_requests
 from tongxin.voice.selectors.scope import TEAM
 
 LATE_SHOWN = 10
+
+
+def _bars(choices, counts: dict) -> list[tuple[str, int]]:
+    """(label, count) of the kinds that occur, most first: drawn as bars of the total received."""
+    return sorted(
+        ((label, counts[value]) for value, label in choices if counts.get(value)), key=lambda bar: -bar[1]
+    )
 
 
 @never_cache  # the late requests' rooms and texts
@@ -36,13 +45,18 @@ def index(request):
     )
     for row in late:
         row.due = answer_due(row)
+    overall = compound_counts(user, compound, now=now)
     context = {
         "compound": compound,
         "day": day,
         "today": timezone.localdate(),
         "on_day": compound_counts(user, compound, day, now=now),
-        "overall": compound_counts(user, compound, now=now),
+        "overall": overall,
         "late": late,
+        "bars": [
+            (_("类别"), _bars(Category.choices, overall["by_category"])),
+            (_("来源"), _bars(Channel.choices, overall["by_channel"])),
+        ],
     }
     return render(request, "voice/index.html", context)
 
