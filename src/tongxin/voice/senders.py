@@ -194,8 +194,40 @@ def _post_json(url: str, payload: dict) -> SendResult:
     return SendResult(True, recipients=1)
 
 
+# A title can carry a resident's words (a common question's answer is titled by its most central
+# request): in a group robot's markdown or an SMS it must stay one line of text, never a link, a
+# heading, a <font> tag, an @mention or a forged 【signature】. Markup characters become their
+# full-width look-alikes, so it reads the same.
+TITLE_PLAIN = str.maketrans(
+    {
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "<": "＜",
+        ">": "＞",
+        "*": "＊",
+        "_": "＿",
+        "`": "｀",
+        "#": "＃",
+        "!": "！",
+        "@": "＠",
+        "|": "｜",
+        "~": "～",
+        "\\": "＼",
+        "【": "［",
+        "】": "］",
+    }
+)
+
+
+def plain_title(title: str) -> str:
+    """The notice's title as one line of plain text for a robot or an SMS."""
+    return " ".join(str(title or "").split()).translate(TITLE_PLAIN)
+
+
 def notice_markdown(notice) -> str:
-    return f"### {notice.title}\n\n{notice.body}"
+    return f"### {plain_title(notice.title)}\n\n{notice.body}"
 
 
 # WeCom refuses a text longer than 2048 bytes (UTF-8), a markdown one longer than 4096.
@@ -213,7 +245,7 @@ def clip_bytes(text: str, limit: int) -> str:
 
 def wecom_payload(notice, *, msgtype: str = "markdown") -> dict:
     if msgtype == "text":
-        content = clip_bytes(f"{notice.title}\n{notice.body}", WECOM_MAX_BYTES["text"])
+        content = clip_bytes(f"{plain_title(notice.title)}\n{notice.body}", WECOM_MAX_BYTES["text"])
         return {"msgtype": "text", "text": {"content": content}}
     content = clip_bytes(notice_markdown(notice), WECOM_MAX_BYTES["markdown"])
     return {"msgtype": "markdown", "markdown": {"content": content}}
@@ -236,7 +268,10 @@ def dingtalk_url(url: str, secret: str, timestamp_ms: int | None = None) -> str:
 
 
 def dingtalk_payload(notice) -> dict:
-    return {"msgtype": "markdown", "markdown": {"title": notice.title, "text": notice_markdown(notice)}}
+    return {
+        "msgtype": "markdown",
+        "markdown": {"title": plain_title(notice.title), "text": notice_markdown(notice)},
+    }
 
 
 def send_wecom(url: str, notice) -> SendResult:
@@ -271,7 +306,7 @@ def sms_provider() -> SmsProvider:
 
 
 def sms_text(notice) -> str:
-    return f"【{notice.title}】{notice.body}"
+    return f"【{plain_title(notice.title)}】{notice.body}"
 
 
 def send_sms(notice) -> SendResult:

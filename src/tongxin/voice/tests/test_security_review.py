@@ -582,3 +582,54 @@ def test_the_json_api_keeps_resident_text_as_data(client, world, records):
     response = client.get(f"/api/v1/voice/portal/requests/{records.mine.pk}")
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert response.json()["text"] == EVIL
+
+
+# -- a resident's words in a robot's markdown or an SMS: plain text ------------------------------------
+
+CRAFTED = '领补贴[点此](https://evil.example) <font color="warning">急</font>\n### 假通知 @all 】'
+
+
+def _notice(title: str, body: str = "请大家按时下楼。"):
+    return type("Notice", (), {"title": title, "body": body})()
+
+
+def test_a_title_from_a_residents_text_is_no_link_heading_or_tag_in_a_robot_post():
+    notice = _notice(CRAFTED)
+    plain = (
+        '领补贴［点此］（https://evil.example） ＜font color="warning"＞急＜/font＞ ＃＃＃ 假通知 ＠all ］'
+    )
+    assert senders.plain_title(CRAFTED) == plain
+    assert senders.wecom_payload(notice)["markdown"]["content"] == f"### {plain}\n\n请大家按时下楼。"
+    assert senders.wecom_payload(notice, msgtype="text")["text"]["content"] == f"{plain}\n请大家按时下楼。"
+    ding = senders.dingtalk_payload(notice)["markdown"]
+    assert ding["title"] == plain and ding["text"] == f"### {plain}\n\n请大家按时下楼。"
+    assert senders.sms_text(notice) == f"【{plain}】请大家按时下楼。"
+
+
+def test_a_common_questions_default_title_reaches_the_robot_as_plain_text(world, settings):
+    """End to end: residents' requests grouped, answered by one notice with the default title (the
+    group's label, from their own words), sent to a WeCom robot."""
+    from tongxin.voice.actions.groups import group_answer_by_notice, groups_suggest
+    from tongxin.voice.actions.notices import notice_send_due
+    from tongxin.voice.tests.notice_helpers import robot_endpoint
+    from tongxin.voice.tests.request_helpers import make_request
+
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
+    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 2
+    text = "[领补贴](https://evil.example)"
+    for household in (world.home_a1, world.home_a2, world.home_a1):
+        make_request(world, household=household, text=text)
+    groups_suggest(actor=manager(world), compound=world.compound_a)
+    from tongxin.voice.models import QuestionGroup
+
+    group = QuestionGroup.objects.get()
+    with RobotServer() as robot:
+        robot_endpoint(world, robot)
+        notice, _answers = group_answer_by_notice(
+            actor=manager(world), group=group, text="补贴请以街道公告为准。", channels=("portal", "wecom")
+        )
+        assert notice.title == f"答复：{text}"  # kept as typed; only its robot and SMS form is plain
+        notice_send_due(actor=manager(world), notice=notice)
+        [got] = robot.received
+    content = got["json"]["markdown"]["content"]
+    assert content == "### 答复：［领补贴］（https://evil.example）\n\n补贴请以街道公告为准。"
