@@ -156,6 +156,15 @@ def portal_code_send(*, phone, address: str | None = None, now: datetime.datetim
     return CodeSent(phone_masked=mask_phone(phone), minutes=code_minutes())
 
 
+def portal_codes_purge(now: datetime.datetime | None = None) -> int:
+    """Delete the codes past use: expired, and older than the hour the send limits look back on.
+    Run by `tongxin send-notices` (every minute from cron), so the table holds one hour of codes."""
+    now = now or timezone.now()
+    cutoff = min(now - datetime.timedelta(hours=1), now - datetime.timedelta(minutes=code_minutes()))
+    deleted, _by_model = PortalCode.objects.filter(created_at__lt=cutoff, expires_at__lt=now).delete()
+    return deleted
+
+
 def _send_code(phone: str, text: str) -> None:
     try:
         result = sms_provider().send([phone], text)
