@@ -27,7 +27,7 @@ from tongxin.voice.tests.portal_helpers import (
     sent_code,
     slot_for,
 )
-from tongxin.voice.tests.request_helpers import JPEG, make_request
+from tongxin.voice.tests.request_helpers import JPEG, PDF, make_request
 
 ELDER_PHONE = "13812345678"
 
@@ -336,3 +336,35 @@ def test_the_registrys_household_page_links_the_team_to_the_households_link(clie
 def test_the_staff_login_page_points_residents_to_the_portal_login(client, world):
     html = client.get(reverse("accounts:login")).content.decode()
     assert f'<a href="{reverse("portal:login")}">用手机号和验证码登录</a>' in html
+
+
+def test_the_resident_opens_a_notices_image_and_attachment_and_his_requests_files(client, world):
+    notice = notice_create(
+        actor=manager(world),
+        compound=world.compound_a,
+        title="核酸安排",
+        body="见附件",
+        image=SimpleUploadedFile("p.jpg", JPEG, content_type="image/jpeg"),
+        attachment=SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf"),
+    )
+    client.force_login(portal_user(world))
+    client.post(
+        reverse("portal:ask"),
+        {
+            "resident": world.elder.pk,
+            "text": "看我拍的照片",
+            "attachments": [SimpleUploadedFile("mine.jpg", JPEG, content_type="image/jpeg")],
+        },
+    )
+    asked = Request.objects.get()
+    html = client.get(reverse("portal:notice", args=[notice.pk])).content.decode()
+    image_url = reverse("voice:notice_image", args=[notice.pk])
+    attachment_url = reverse("voice:notice_attachment", args=[notice.pk])
+    assert f'src="{image_url}"' in html and f'href="{attachment_url}"' in html
+    assert client.get(image_url)["Content-Type"] == "image/jpeg"
+    assert client.get(attachment_url)["Content-Type"] == "application/pdf"
+    file = asked.attachments.get()
+    file_url = reverse("voice:request_attachment", args=[asked.pk, file.pk])
+    assert f'href="{file_url}"' in client.get(reverse("portal:request", args=[asked.pk])).content.decode()
+    served = client.get(file_url)
+    assert served.status_code == 200 and b"".join(served.streaming_content) == JPEG
