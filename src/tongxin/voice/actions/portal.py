@@ -14,6 +14,7 @@ Every login, refused code and revealed link is audited.
 
 import datetime
 import hmac
+import ipaddress
 import logging
 import secrets
 import threading
@@ -100,6 +101,23 @@ def code_text(code: str) -> str:
     }
 
 
+def limit_address(address: str | None) -> str | None:
+    """The address the per-address send limit counts: an IPv4 address as it is, an IPv6 one as its
+    /64 network (one subscriber's line holds a whole /64, so counting single IPv6 addresses would
+    give a client billions of fresh ones)."""
+    if not address:
+        return address
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
 @dataclass(frozen=True)
 class CodeSent:
     phone_masked: str
@@ -114,14 +132,15 @@ def portal_code_send(*, phone, address: str | None = None, now: datetime.datetim
     now = now or timezone.now()
     phone_hash = _phone_hash(phone)
     hour_ago = now - datetime.timedelta(hours=1)
+    counted = limit_address(address)
     refused, known, code = None, False, ""
     # A refusal is raised after the block, so that its audit row is kept.
     with transaction.atomic():
         recent = PortalCode.objects.filter(phone_hash=phone_hash, created_at__gt=hour_ago)
         last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
         too_many = recent.count() >= SENDS_PER_PHONE_PER_HOUR or bool(
-            address
-            and PortalCode.objects.filter(address=address, created_at__gt=hour_ago).count()
+            counted
+            and PortalCode.objects.filter(address=counted, created_at__gt=hour_ago).count()
             >= SENDS_PER_ADDRESS_PER_HOUR
         )
         if last is not None and last > now - datetime.timedelta(seconds=RESEND_SECONDS):
@@ -144,7 +163,7 @@ def portal_code_send(*, phone, address: str | None = None, now: datetime.datetim
                 code_hash=_code_hash(phone_hash, code if known else secrets.token_hex(16)),
                 created_at=now,
                 expires_at=now + datetime.timedelta(minutes=code_minutes()),
-                address=address,
+                address=counted,
             )
             audit(
                 actor=None, action="portal_code", label=mask_phone(phone), ip=address, detail={"known": known}

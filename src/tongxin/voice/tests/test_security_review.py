@@ -633,3 +633,26 @@ def test_a_common_questions_default_title_reaches_the_robot_as_plain_text(world,
         [got] = robot.received
     content = got["json"]["markdown"]["content"]
     assert content == "### 答复：［领补贴］（https://evil.example）\n\n补贴请以街道公告为准。"
+
+
+# -- the per-address send limit: an IPv6 client counts by its /64 -------------------------------------
+
+
+def test_an_ipv6_client_cannot_dodge_the_address_limit_by_changing_its_last_64_bits(world, sms):
+    from tongxin.voice.actions.portal import SENDS_PER_ADDRESS_PER_HOUR, limit_address
+    from tongxin.voice.models import PortalCode
+
+    assert limit_address("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::"
+    assert limit_address("::ffff:203.0.113.9") == "203.0.113.9"
+    assert limit_address("203.0.113.9") == "203.0.113.9"
+    assert limit_address(None) is None
+    for n in range(SENDS_PER_ADDRESS_PER_HOUR):
+        portal_code_send(phone=f"1301111{n:04d}", address=f"2001:db8:1:2::{n + 1:x}")
+    with pytest.raises(ValidationError) as exc:
+        portal_code_send(phone="13022223333", address="2001:db8:1:2:ffff::1")
+    assert [e.code for e in exc.value.error_dict["__all__"]] == ["too_many_codes"]
+    # another /64 is another subscriber
+    portal_code_send(phone="13022223333", address="2001:db8:1:3::1")
+    assert PortalCode.objects.filter(address="2001:db8:1:2::").count() == SENDS_PER_ADDRESS_PER_HOUR
+    # the audit keeps the client's own address
+    assert AuditLog.objects.filter(action="login_blocked", ip="2001:db8:1:2:ffff::1").exists()
