@@ -373,7 +373,7 @@ def portal_link_reveal(*, actor, household_id: int, ip: str | None = None) -> tu
 
 def portal_link_household(
     *, token: str, address: str | None = None, now: datetime.datetime | None = None
-) -> Household:
+) -> tuple[Household, str]:
     """The household a link token names, nobody logged in (the link's confirm page): refused
     (and audited) when the token is forged or older than TONGXIN_PORTAL_LINK_DAYS, or its pass is
     revoked or expired."""
@@ -395,10 +395,18 @@ def portal_link_household(
             detail={"portal": "link", "pass": number},
         )
         raise _error(_("出入证已注销或过期，该登录链接已失效"), "pass_not_live")
-    return household
+    return household, number
+
+
+def portal_link_pass_live(
+    household_id: int | None, number: str, *, now: datetime.datetime | None = None
+) -> bool:
+    """Whether the pass a link session came in by still lives: revoking it ends the link's
+    sessions too, not only the link."""
+    return bool(household_id) and number in _live_pass_numbers(household_id, now or timezone.now())
 
 
 def portal_link_login(*, token: str, address: str | None = None, now: datetime.datetime | None = None):
     """The household's account, from a link token (checked as `portal_link_household`)."""
-    household = portal_link_household(token=token, address=address, now=now)
+    household, _number = portal_link_household(token=token, address=address, now=now)
     return portal_login_user(household=household, via="link", address=address)

@@ -12,8 +12,10 @@ Anyone but a resident with a household: 404; another household's request: 404.
 """
 
 import datetime
+import functools
 
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
@@ -23,6 +25,23 @@ from tongxin.voice.models import Channel
 from tongxin.voice.selectors import portal as selectors
 
 router = Router()
+
+
+def _live_link_session(view):
+    """A session that came in by a household's link whose pass was since revoked is ended."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        from tongxin.voice.views.portal import link_session_live
+
+        if request.user.is_authenticated and not link_session_live(request):
+            return JsonResponse({"detail": _("出入证已注销或过期，该登录链接已失效")}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+router.add_decorator(_live_link_session, mode="view")
 
 
 class PortalAnswerOut(Schema):

@@ -656,3 +656,38 @@ def test_an_ipv6_client_cannot_dodge_the_address_limit_by_changing_its_last_64_b
     assert PortalCode.objects.filter(address="2001:db8:1:2::").count() == SENDS_PER_ADDRESS_PER_HOUR
     # the audit keeps the client's own address
     assert AuditLog.objects.filter(action="login_blocked", ip="2001:db8:1:2:ffff::1").exists()
+
+
+# -- revoking the link's pass ends the sessions the link opened ----------------------------------------
+
+
+def test_revoking_the_links_pass_ends_its_sessions_on_pages_and_api(client, world):
+    from tongxin.access.actions.passes import pass_revoke
+    from tongxin.access.models import Pass
+
+    pass_ = issue_pass(world, world.elder)
+    client.post(reverse("portal:link", args=[portal_link_token(world.home_a1)]))
+    assert client.get(reverse("portal:home")).status_code == 200
+    assert client.get("/api/v1/voice/portal/").status_code == 200
+    pass_revoke(actor=manager(world), pass_=pass_, reason=Pass.Revoked.LOST)
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 302 and response["Location"] == reverse("portal:login")
+    assert "_auth_user_id" not in client.session
+    page = client.get(reverse("portal:login"))
+    assert "出入证已注销或过期，该登录链接已失效" in page.content.decode()
+    # the API ends it too
+    other = Client()
+    pass_ = issue_pass(world, world.elder)
+    other.post(reverse("portal:link", args=[portal_link_token(world.home_a1)]))
+    pass_revoke(actor=manager(world), pass_=pass_, reason=Pass.Revoked.LOST)
+    response = other.get("/api/v1/voice/portal/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "出入证已注销或过期，该登录链接已失效"}
+    assert "_auth_user_id" not in other.session
+
+
+def test_a_code_session_does_not_depend_on_a_pass(client, world, sms):
+    client.post(reverse("portal:login"), {"phone": ELDER_PHONE})
+    client.post(reverse("portal:verify"), {"code": sent_code(sms, ELDER_PHONE)})
+    assert client.get(reverse("portal:home")).status_code == 200
+    assert client.get("/api/v1/voice/portal/").status_code == 200

@@ -11,7 +11,7 @@ import datetime
 import functools
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -38,6 +38,18 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 SESSION_PHONE = "portal_phone"
 SESSION_CHOICES = "portal_choices"
 SESSION_CHOICES_AT = "portal_choices_at"
+# The pass a household's link named: when it is revoked or expires, the link's sessions end.
+SESSION_LINK_PASS = "portal_link_pass"  # noqa: S105 - a session key, not a password
+
+
+def link_session_live(request) -> bool:
+    """False when this session came in by a household's link whose pass has since been revoked
+    or has expired: the session is then ended (logged out)."""
+    number = request.session.get(SESSION_LINK_PASS)
+    if not number or actions.portal_link_pass_live(request.user.household_id, number):
+        return True
+    logout(request)
+    return False
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -58,6 +70,9 @@ def resident_page(view):
             return redirect(f"{reverse('portal:login')}?next={request.path}")
         if user.role != Role.RESIDENT:
             return redirect("registry:home")
+        if not link_session_live(request):
+            messages.error(request, _("出入证已注销或过期，该登录链接已失效"))
+            return redirect("portal:login")
         return view(request, *args, **kwargs)
 
     return never_cache(wrapper)
@@ -194,18 +209,18 @@ def choose(request):
 def link(request, token: str):
     """The link printed with the household's pass. GET only shows a button (a chat app's link
     preview or a prefetch must not log anyone in); the button POSTs (with CSRF) and logs in."""
+    address = client_ip(request)
     try:
-        if request.method == "POST":
-            user = actions.portal_link_login(token=token, address=client_ip(request))
-        else:
-            actions.portal_link_household(token=token, address=client_ip(request))
+        household, number = actions.portal_link_household(token=token, address=address)
     except ValidationError as error:
         return render(request, "voice/portal/link_refused.html", {"errors": error.messages}, status=400)
     if request.method != "POST":
         response = render(request, "voice/portal/link_confirm.html")
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
+    user = actions.portal_login_user(household=household, via="link", address=address)
     _login(request, user)
+    request.session[SESSION_LINK_PASS] = number
     return redirect("portal:home")
 
 
