@@ -691,3 +691,13 @@ def test_a_code_session_does_not_depend_on_a_pass(client, world, sms):
     client.post(reverse("portal:verify"), {"code": sent_code(sms, ELDER_PHONE)})
     assert client.get(reverse("portal:home")).status_code == 200
     assert client.get("/api/v1/voice/portal/").status_code == 200
+
+
+def test_the_next_carried_to_the_code_page_is_one_encoded_parameter(client, world, sms):
+    target = "/portal/?a=1&next=//evil.example"
+    response = client.post(reverse("portal:login"), {"phone": ELDER_PHONE, "next": target})
+    assert response["Location"] == (
+        f"{reverse('portal:verify')}?next=%2Fportal%2F%3Fa%3D1%26next%3D%2F%2Fevil.example"
+    )
+    page = client.get(response["Location"])
+    assert page.context["next"] == target

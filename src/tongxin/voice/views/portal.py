@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import mark_safe
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -118,7 +118,9 @@ def login_phone(request):
                 )
                 verify = reverse("portal:verify")
                 nxt = request.POST.get("next", "")
-                return redirect(f"{verify}?next={nxt}" if nxt.startswith("/portal/") else verify)
+                return redirect(
+                    f"{verify}?{urlencode({'next': nxt})}" if nxt.startswith("/portal/") else verify
+                )
         status = 400
     return render(
         request,
