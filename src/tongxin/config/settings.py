@@ -253,8 +253,9 @@ TONGXIN_VOICE_ATTACHMENT_MAX_BYTES = int(
 # be to be suggested as one group answered once.
 TONGXIN_VOICE_GROUP_THRESHOLD = float(os.environ.get("TONGXIN_VOICE_GROUP_THRESHOLD", "0.35"))
 # Voice, notices: the SMS provider ("console" logs the messages, for the demo; else a dotted path to
-# a class with `send(phones, text)`), the group robots' time-out, plain http to this machine allowed
-# for a local robot (tests; always under DEBUG), and how many tries before a delivery is given up.
+# a class with `send(phones, text)`), the group robots' time-out, robots on this machine or the
+# private network allowed (tests only: otherwise a robot URL could reach internal services), and how
+# many tries before a delivery is given up.
 TONGXIN_SMS_PROVIDER = os.environ.get("TONGXIN_SMS_PROVIDER", "console")
 TONGXIN_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TONGXIN_WEBHOOK_TIMEOUT_SECONDS", "5"))
 TONGXIN_WEBHOOK_ALLOW_LOCAL = env_bool("TONGXIN_WEBHOOK_ALLOW_LOCAL", False)
@@ -263,3 +264,6 @@ TONGXIN_NOTICE_MAX_ATTEMPTS = int(os.environ.get("TONGXIN_NOTICE_MAX_ATTEMPTS", 
 # a household's pass logs the household in (it stops at once when that pass is revoked or expires).
 TONGXIN_PORTAL_CODE_MINUTES = int(os.environ.get("TONGXIN_PORTAL_CODE_MINUTES", "5"))
 TONGXIN_PORTAL_LINK_DAYS = int(os.environ.get("TONGXIN_PORTAL_LINK_DAYS", "30"))
+# The login code's SMS goes out in the background, so that the answer takes as long for a phone no
+# resident has as for a registered one (no telling who is registered by the time it takes).
+TONGXIN_PORTAL_SMS_BACKGROUND = env_bool("TONGXIN_PORTAL_SMS_BACKGROUND", True)
