@@ -3,7 +3,6 @@ received, answered and closed (the problems solved), hotline calls, for the day 
 start; the requests late now; links to each page."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -15,7 +14,7 @@ from tongxin.core.pages import compound_choice, day_param
 from tongxin.voice.models import Category, Channel
 from tongxin.voice.selectors.counts import compound_counts
 from tongxin.voice.selectors.requests import answer_due, late_requests
-from tongxin.voice.selectors.scope import TEAM
+from tongxin.voice.views.common import choose, require_role
 
 LATE_SHOWN = 10
 
@@ -33,11 +32,10 @@ def index(request):
     user = request.user
     if user.role == Role.RESIDENT:
         return redirect("registry:home")
-    if user.role not in TEAM:
-        raise PermissionDenied
+    require_role(user)
     compound, compounds = compound_choice(request)
     if compound is None:
-        return render(request, "voice/choose.html", {"compounds": compounds, "target": "voice:index"})
+        return choose(request, compounds, "voice:index")
     day = day_param(request)
     now = timezone.now()
     late = list(

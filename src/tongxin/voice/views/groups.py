@@ -20,7 +20,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from tongxin.core.pages import compound_choice
 from tongxin.voice.actions.groups import (
     group_answer_by_notice,
     group_merge,
@@ -30,22 +29,18 @@ from tongxin.voice.actions.groups import (
 )
 from tongxin.voice.forms.groups import GroupAnswerForm
 from tongxin.voice.selectors.groups import answer_channels, groups_board, require_group
-from tongxin.voice.selectors.scope import KEEPERS, TEAM, require_compound, require_request
+from tongxin.voice.selectors.scope import KEEPERS, require_request
+from tongxin.voice.views.common import choose, require_role, team_compound
 
 MAX_PICKED = 500
 
 
 def _require_team(user) -> None:
-    if user.role not in TEAM:
-        raise PermissionDenied(_("当前角色不能处理诉求"))
+    require_role(user, _("当前角色不能处理诉求"))
 
 
 def _compound(request):
-    _require_team(request.user)
-    compound, compounds = compound_choice(request)
-    if compound is not None:
-        require_compound(request.user, compound.pk)
-    return compound, compounds
+    return team_compound(request, _("当前角色不能处理诉求"))
 
 
 def _groups_url(compound_id: int) -> str:
@@ -89,7 +84,7 @@ def _page(request, compound, *, failed_group=None, failed_form=None, status=200)
 def groups(request):
     compound, compounds = _compound(request)
     if compound is None:
-        return render(request, "voice/choose.html", {"compounds": compounds, "target": "voice:groups"})
+        return choose(request, compounds, "voice:groups")
     return _page(request, compound)
 
 

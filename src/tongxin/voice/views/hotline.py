@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -20,25 +20,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from tongxin.core.pages import compound_choice, day_param
+from tongxin.core.pages import day_param
 from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions.hotline import hotline_follow_up, hotline_log
 from tongxin.voice.forms.hotline import CallForm, FollowUpForm
 from tongxin.voice.selectors.hotline import hotline_calls, hotline_counts, require_call
-from tongxin.voice.selectors.scope import TEAM, require_compound
+from tongxin.voice.views.common import choose, require_role, team_compound
 
 
 def _require_team(user) -> None:
-    if user.role not in TEAM:
-        raise PermissionDenied(_("当前角色不能查看热线记录"))
+    require_role(user, _("当前角色不能查看热线记录"))
 
 
 def _compound(request):
-    _require_team(request.user)
-    compound, compounds = compound_choice(request)
-    if compound is not None:
-        require_compound(request.user, compound.pk)
-    return compound, compounds
+    return team_compound(request, _("当前角色不能查看热线记录"))
 
 
 def _hotline_url(compound_id: int, day: datetime.date | None = None) -> str:
@@ -84,7 +79,7 @@ def _page(request, compound, *, form=None, status=200):
 def hotline(request):
     compound, compounds = _compound(request)
     if compound is None:
-        return render(request, "voice/choose.html", {"compounds": compounds, "target": "voice:hotline"})
+        return choose(request, compounds, "voice:hotline")
     return _page(request, compound)
 
 

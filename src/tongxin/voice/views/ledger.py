@@ -3,7 +3,7 @@ the books (not volunteers): a form with the two days, and the .xlsx it downloads
 that cannot be used are refused on the form with a clear message (400)."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -15,6 +15,7 @@ from tongxin.core.pages import compound_choice
 from tongxin.voice.actions.exports import requests_ledger_export
 from tongxin.voice.selectors.ledger import ledger_span
 from tongxin.voice.selectors.scope import KEEPERS
+from tongxin.voice.views.common import choose, require_role
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -23,11 +24,10 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @login_required
 def ledger(request):
     user = request.user
-    if user.role not in KEEPERS:
-        raise PermissionDenied
+    require_role(user, roles=KEEPERS)
     compound, compounds = compound_choice(request)
     if compound is None:
-        return render(request, "voice/choose.html", {"compounds": compounds, "target": "voice:ledger"})
+        return choose(request, compounds, "voice:ledger")
     start, end = request.GET.get("start", ""), request.GET.get("end", "")
     errors = {}
     try:

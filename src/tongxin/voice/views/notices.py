@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -25,7 +25,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from tongxin.access.views.passes import qr_svg
-from tongxin.core.pages import compound_choice
 from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions.endpoints import endpoint_add, endpoint_set_active
 from tongxin.voice.actions.notices import notice_create, notice_send_due
@@ -42,7 +41,8 @@ from tongxin.voice.selectors.notices import (
     notice_for_files,
     notices_of_compound,
 )
-from tongxin.voice.selectors.scope import KEEPERS, TEAM, require_compound
+from tongxin.voice.selectors.scope import KEEPERS, TEAM
+from tongxin.voice.views.common import choose, require_role, team_compound
 
 # What the action's refusals are about, for showing them beside their field.
 ERROR_FIELDS = {
@@ -65,21 +65,8 @@ ERROR_FIELDS = {
 }
 
 
-def _require(user, roles, message) -> None:
-    if user.role not in roles:
-        raise PermissionDenied(message)
-
-
 def _compound(request, roles=TEAM):
-    _require(request.user, TEAM, _("当前角色不能查看通知"))
-    compound, compounds = compound_choice(request)
-    if compound is not None:
-        require_compound(request.user, compound.pk, roles=roles)
-    return compound, compounds
-
-
-def _choose(request, compounds, target: str):
-    return render(request, "voice/choose.html", {"compounds": compounds, "target": target})
+    return team_compound(request, _("当前角色不能查看通知"), roles=roles)
 
 
 def _form_error(form, error: ValidationError) -> None:
@@ -105,7 +92,7 @@ def _url(name: str, compound, *args) -> str:
 def notices(request):
     compound, compounds = _compound(request)
     if compound is None:
-        return _choose(request, compounds, "voice:notices")
+        return choose(request, compounds, "voice:notices")
     page = Paginator(notices_of_compound(request.user, compound), settings.TONGXIN_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -155,7 +142,7 @@ def notice_new(request):
     user = request.user
     compound, compounds = _compound(request, roles=KEEPERS)
     if compound is None:
-        return _choose(request, compounds, "voice:notice_new")
+        return choose(request, compounds, "voice:notice_new")
     robot_kinds = active_endpoint_kinds(user, compound)
     if request.method == "POST":
         form = NoticeForm(request.POST, request.FILES, user=user, compound=compound, robot_kinds=robot_kinds)
@@ -207,7 +194,7 @@ def notice_new(request):
 @never_cache
 @login_required
 def notice(request, notice_id: int):
-    _require(request.user, TEAM, _("当前角色不能查看通知"))
+    require_role(request.user, _("当前角色不能查看通知"))
     found = notice_detail(request.user, notice_id)
     deliveries = list(found.deliveries.all())
     context = {
@@ -229,7 +216,7 @@ def notice(request, notice_id: int):
 @login_required
 @require_POST
 def notice_send(request, notice_id: int):
-    _require(request.user, KEEPERS, _("当前角色不能发送通知"))
+    require_role(request.user, _("当前角色不能发送通知"), roles=KEEPERS)
     found = notice_detail(request.user, notice_id)
     try:
         counts = notice_send_due(actor=request.user, notice=found)
@@ -261,7 +248,7 @@ def portal_url(request) -> str:
 @login_required
 def notice_poster(request, notice_id: int):
     """The notice on an A4 page to print and put up at the doors, with a QR code to the portal."""
-    _require(request.user, TEAM, _("当前角色不能查看通知"))
+    require_role(request.user, _("当前角色不能查看通知"))
     found = notice_detail(request.user, notice_id)
     url = portal_url(request)
     context = {
@@ -319,10 +306,10 @@ def _endpoints_page(request, compound, form=None, *, status=200):
 @never_cache
 @login_required
 def endpoints(request):
-    _require(request.user, KEEPERS, _("当前角色不能设置群机器人"))
+    require_role(request.user, _("当前角色不能设置群机器人"), roles=KEEPERS)
     compound, compounds = _compound(request, roles=KEEPERS)
     if compound is None:
-        return _choose(request, compounds, "voice:endpoints")
+        return choose(request, compounds, "voice:endpoints")
     if request.method != "POST":
         return _endpoints_page(request, compound)
     form = EndpointForm(request.POST)
@@ -350,7 +337,7 @@ def endpoints(request):
 @require_POST
 def endpoint_active(request, endpoint_id: int):
     """Switch a robot on or off (?active=1/0); with HTMX its row is swapped in place."""
-    _require(request.user, KEEPERS, _("当前角色不能设置群机器人"))
+    require_role(request.user, _("当前角色不能设置群机器人"), roles=KEEPERS)
     endpoint = endpoint_get(request.user, endpoint_id)
     active = request.POST.get("active") == "1"
     endpoint = endpoint_set_active(actor=request.user, endpoint=endpoint, active=active)

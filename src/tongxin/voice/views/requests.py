@@ -35,15 +35,9 @@ from tongxin.voice.categories import suggest_category
 from tongxin.voice.forms.requests import AnswerForm, HandOverForm, ReopenForm, RequestForm
 from tongxin.voice.models import Category, State
 from tongxin.voice.selectors import requests as selectors
-from tongxin.voice.selectors.scope import TEAM
+from tongxin.voice.views.common import choose, require_role
 
 LATE = "late"
-
-
-def require_team(user) -> None:
-    """The team's pages: a resident or another role is refused (403)."""
-    if user.role not in TEAM:
-        raise PermissionDenied
 
 
 def _add_error(form, error: ValidationError) -> None:
@@ -100,10 +94,10 @@ def _seen(found, data) -> None:
 @login_required
 def queue(request):
     user = request.user
-    require_team(user)
+    require_role(user)
     compound, compounds = compound_choice(request)
     if compound is None:
-        return render(request, "voice/choose.html", {"compounds": compounds, "target": "voice:requests"})
+        return choose(request, compounds, "voice:requests")
     filters = _filters(request)
     now = timezone.now()
     if filters["late"]:
@@ -170,10 +164,10 @@ def _new_context(compound, form, residents) -> dict:
 def new(request):
     """The form; posted, the request is logged and its page shown."""
     user = request.user
-    require_team(user)
+    require_role(user)
     compound, compounds = compound_choice(request)
     if compound is None:
-        return render(request, "voice/choose.html", {"compounds": compounds, "target": "voice:request_new"})
+        return choose(request, compounds, "voice:request_new")
     residents = []
     if request.method != "POST":
         form = RequestForm()
@@ -222,7 +216,7 @@ def hint(request):
     """HTMX help for the form: the residents of the room or phone typed (`part=residents`), or
     the category the text suggests (`part=category`)."""
     user = request.user
-    require_team(user)
+    require_role(user)
     compound, _compounds = compound_choice(request)
     if compound is None:
         raise Http404
@@ -268,7 +262,7 @@ def _detail_context(user, found, **forms) -> dict:
 @login_required
 def detail(request, pk: int):
     user = request.user
-    require_team(user)
+    require_role(user)
     found = selectors.request_detail(user, pk)
     return render(request, "voice/request.html", _detail_context(user, found))
 
@@ -277,7 +271,7 @@ def _step(request, pk: int, run, done: str):
     """Run a state change on the request the page showed; HTMX (the queue's rows) gets the row
     back with the refusal if any, a plain post goes back to the request's page with a message."""
     user = request.user
-    require_team(user)
+    require_role(user)
     found = selectors.request_detail(user, pk)
     _seen(found, request.POST)
     status, error, message = 200, "", ""
@@ -323,7 +317,7 @@ def _with_form(request, pk: int, form_class, form_key: str, run, done: str):
     """A step that takes a form (answer, reopen, hand over): invalid or refused, the request's page
     again with the form's errors (400); done, back to the page with a message."""
     user = request.user
-    require_team(user)
+    require_role(user)
     found = selectors.request_detail(user, pk)
     form = form_class(request.POST)
     if form.is_valid():
