@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from tongxin.core.files import serve_by_suffix
 from tongxin.core.pages import compound_choice, day_param
 from tongxin.supplies.actions.parcels import (
     PHOTO_KINDS,
@@ -269,17 +270,7 @@ def refuse(request, parcel_id: int):
 def photo(request, parcel_id: int):
     """The parcel's photo, to the staff who see the parcel and to its own household only."""
     parcel = parcel_for_photo(request.user, parcel_id)
-    if not parcel.photo:
-        raise Http404
-    kind = parcel.photo.name.rsplit(".", 1)[-1].lower()
-    try:
-        handle = parcel.photo.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type=PHOTO_KINDS.get(kind, "application/octet-stream"))
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = f'inline; filename="parcel-{parcel.pk}.{kind}"'
-    return response
+    return serve_by_suffix(parcel.photo, stem=f"parcel-{parcel.pk}", content_types=PHOTO_KINDS)
 
 
 urlpatterns = [

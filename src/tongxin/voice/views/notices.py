@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from tongxin.access.views.passes import qr_svg
+from tongxin.core.files import serve_by_suffix
 from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions.endpoints import endpoint_add, endpoint_set_active
 from tongxin.voice.actions.notices import notice_create, notice_send_due
@@ -262,33 +262,21 @@ def notice_poster(request, notice_id: int):
     return render(request, "voice/poster.html", context)
 
 
-def _serve(field, notice_id: int, which: str):
-    if not field:
-        raise Http404
-    kind = field.name.rsplit(".", 1)[-1].lower()
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type=CONTENT_TYPES.get(kind, "application/octet-stream"))
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = f'inline; filename="notice-{notice_id}-{which}.{kind}"'
-    return response
-
-
 @never_cache
 @login_required
 def notice_image(request, notice_id: int):
     """The notice's image: to its team, or to a resident whose household it reaches."""
     found = notice_for_files(request.user, notice_id)
-    return _serve(found.image, found.pk, "image")
+    return serve_by_suffix(found.image, stem=f"notice-{found.pk}-image", content_types=CONTENT_TYPES)
 
 
 @never_cache
 @login_required
 def notice_attachment(request, notice_id: int):
     found = notice_for_files(request.user, notice_id)
-    return _serve(found.attachment, found.pk, "attachment")
+    return serve_by_suffix(
+        found.attachment, stem=f"notice-{found.pk}-attachment", content_types=CONTENT_TYPES
+    )
 
 
 # -- the robots ------------------------------------------------------------------------------------

@@ -16,15 +16,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from tongxin.core.files import serve_inline
 from tongxin.core.pages import compound_choice
 from tongxin.registry import selectors as registry_selectors
 from tongxin.supplies.models import RequestKind
@@ -383,16 +384,9 @@ def attachment(request, pk: int, attachment_id: int):
     """A request's file, to whoever sees the request (its team, its own household)."""
     found = selectors.request_detail(request.user, pk)
     file = next((a for a in found.attachments.all() if a.pk == attachment_id), None)
-    if file is None or not file.file:
+    if file is None:
         raise Http404
-    try:
-        handle = file.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type=file.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=file.name)
-    return response
+    return serve_inline(file.file, filename=file.name, content_type=file.content_type)
 
 
 urlpatterns = [
