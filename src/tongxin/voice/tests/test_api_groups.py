@@ -1,8 +1,6 @@
 """The common questions' JSON API: list, detail, suggest, merge, split, remove, answer by one
 notice (a group answered meanwhile: 409); roles and scope."""
 
-import json
-
 import pytest
 from django.urls import reverse
 
@@ -12,32 +10,6 @@ from tongxin.voice.models import Answer, Notice, QuestionGroup, Request, State
 from tongxin.voice.tests.request_helpers import make_request
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client, world):
-    def call(role, method, name, body=None, args=(), query=""):
-        client.force_login(world.users[role])
-        url = reverse(f"api:{name}", args=args) + query
-        if method == "get":
-            return client.get(url)
-        return client.post(url, json.dumps(body or {}), content_type="application/json")
-
-    return call
-
-
-@pytest.fixture
-def asked(world):
-    texts = [
-        ("什么时候解封", world.home_a1),
-        ("快递能进吗", None),
-        ("我家老人需要降压药", world.home_a1),
-        ("小区啥时候能解封啊", world.home_a2),
-        ("快递可以送进小区吗", world.home_a2),
-        ("请问几号解封？", None),
-        ("快递能不能进来", world.home_a1),
-    ]
-    return [make_request(world, text=text, household=home) for text, home in texts]
 
 
 def suggested(api, world):

@@ -2,7 +2,6 @@
 a request from it), bad input, the follow-up; roles and scope."""
 
 import datetime
-import json
 
 import pytest
 from django.urls import reverse
@@ -14,18 +13,6 @@ from tongxin.voice.actions.hotline import hotline_log
 from tongxin.voice.models import Channel, HotlineCall, Request
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client, world):
-    def call(role, method, name, body=None, args=(), query=""):
-        client.force_login(world.users[role])
-        url = reverse(f"api:{name}", args=args) + query
-        if method == "get":
-            return client.get(url)
-        return client.post(url, json.dumps(body or {}), content_type="application/json")
-
-    return call
 
 
 def logged(world, *, compound=None, **fields):

@@ -3,7 +3,6 @@ a notice with its delivery log, send now against the local robot, the group robo
 and query counts."""
 
 import datetime
-import json
 
 import pytest
 from django.urls import reverse
@@ -18,18 +17,6 @@ from tongxin.voice.tests.robot_server import RobotServer
 
 pytestmark = pytest.mark.django_db
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
-
-
-@pytest.fixture
-def api(client, world):
-    def call(role, method, name, body=None, args=(), query=""):
-        client.force_login(world.users[role])
-        url = reverse(f"api:{name}", args=args) + query
-        if method == "get":
-            return client.get(url)
-        return client.post(url, json.dumps(body or {}), content_type="application/json")
-
-    return call
 
 
 @pytest.fixture

@@ -12,23 +12,10 @@ from tongxin.supplies.models import SupplyRequest
 from tongxin.voice.actions import requests as actions
 from tongxin.voice.models import Request, State
 
-from .request_helpers import JPEG, make_request, manager
+from .request_helpers import JPEG, ago, make_request, manager
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/voice/requests"
-
-
-@pytest.fixture
-def as_role(client, world):
-    def login(role):
-        client.force_login(world.users[role])
-        return client
-
-    return login
-
-
-def ago(minutes: int) -> datetime.datetime:
-    return timezone.now() - datetime.timedelta(minutes=minutes)
 
 
 def post(client, url, data=None):

@@ -18,6 +18,7 @@ from tongxin.voice.actions.groups import (
 )
 from tongxin.voice.models import Answer, Channel, Notice, QuestionGroup, Request, State
 from tongxin.voice.selectors.groups import compound_groups, group_detail
+from tongxin.voice.tests.request_helpers import seven_questions
 
 T0 = datetime.datetime(2022, 11, 20, 9, 0, tzinfo=datetime.UTC)
 
@@ -36,16 +37,9 @@ def ask(world, text, *, household=None, compound=None, state=State.NEW, minute=0
 
 @pytest.fixture
 def asked(world):
-    texts = [
-        ("什么时候解封", world.home_a1),
-        ("快递能进吗", None),
-        ("我家老人需要降压药", world.home_a1),
-        ("小区啥时候能解封啊", world.home_a2),
-        ("快递可以送进小区吗", world.home_a2),
-        ("请问几号解封？", None),
-        ("快递能不能进来", world.home_a1),
+    return [
+        ask(world, text, household=home, minute=i) for i, (text, home) in enumerate(seven_questions(world))
     ]
-    return [ask(world, text, household=home, minute=i) for i, (text, home) in enumerate(texts)]
 
 
 def manager(world):

@@ -13,23 +13,10 @@ from tongxin.voice.actions import requests as actions
 from tongxin.voice.actions.hotline import hotline_log
 from tongxin.voice.actions.notices import notice_create
 
-from .request_helpers import make_request, manager
+from .request_helpers import ago, make_request, manager
 
 pytestmark = pytest.mark.django_db
 INDEX = reverse("voice:index")
-
-
-@pytest.fixture
-def as_role(client, world):
-    def login(role):
-        client.force_login(world.users[role])
-        return client
-
-    return login
-
-
-def ago(minutes: int) -> datetime.datetime:
-    return timezone.now() - datetime.timedelta(minutes=minutes)
 
 
 def figures(html: str, section: str) -> dict[str, int]:

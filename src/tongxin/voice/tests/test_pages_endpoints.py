@@ -19,15 +19,6 @@ DING = "https://oapi.dingtalk.com/robot/send?access_token=XXXXXXXXXXXXXXXXXXXXXX
 KEEPERS = [Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER]
 
 
-@pytest.fixture
-def as_role(client, world):
-    def login(role):
-        client.force_login(world.users[role])
-        return client
-
-    return login
-
-
 def page(world, compound=None) -> str:
     return f"{reverse('voice:endpoints')}?compound={(compound or world.compound_a).pk}"
 

@@ -8,38 +8,13 @@ from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
 from tongxin.voice.actions.groups import group_answer
 from tongxin.voice.models import Answer, Audience, Channel, Delivery, Notice, QuestionGroup, Request, State
-from tongxin.voice.tests.request_helpers import make_request
+from tongxin.voice.tests.request_helpers import STAFF, make_request
 
 pytestmark = pytest.mark.django_db
-STAFF = [Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER]
-
-
-@pytest.fixture
-def as_role(client, world):
-    def login(role):
-        client.force_login(world.users[role])
-        return client
-
-    return login
 
 
 def page(world, compound=None) -> str:
     return f"{reverse('voice:groups')}?compound={(compound or world.compound_a).pk}"
-
-
-@pytest.fixture
-def asked(world):
-    """Seven open requests of compound A: three ask when it unseals, three whether parcels get in."""
-    texts = [
-        ("什么时候解封", world.home_a1),
-        ("快递能进吗", None),
-        ("我家老人需要降压药", world.home_a1),
-        ("小区啥时候能解封啊", world.home_a2),
-        ("快递可以送进小区吗", world.home_a2),
-        ("请问几号解封？", None),
-        ("快递能不能进来", world.home_a1),
-    ]
-    return [make_request(world, text=text, household=home) for text, home in texts]
 
 
 def suggest(client, world):

@@ -11,18 +11,9 @@ from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
 from tongxin.voice.actions.hotline import hotline_log
 from tongxin.voice.models import Channel, HotlineCall, Request
+from tongxin.voice.tests.request_helpers import STAFF
 
 pytestmark = pytest.mark.django_db
-STAFF = [Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER]
-
-
-@pytest.fixture
-def as_role(client, world):
-    def login(role):
-        client.force_login(world.users[role])
-        return client
-
-    return login
 
 
 def page(world, compound=None, **params) -> str:

@@ -16,10 +16,10 @@ from tongxin.core.models import AuditLog
 from tongxin.voice.actions.notices import notice_create
 from tongxin.voice.models import Delivery, Notice
 from tongxin.voice.tests.notice_helpers import manager, robot_endpoint
+from tongxin.voice.tests.request_helpers import STAFF
 from tongxin.voice.tests.robot_server import RobotServer
 
 pytestmark = pytest.mark.django_db
-STAFF = [Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER]
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 PDF = b"%PDF-1.4\n" + b"0" * 64
 GIF = b"GIF89a" + b"\x00" * 64
@@ -36,15 +36,6 @@ def robot(settings):
     settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 1
     with RobotServer() as server:
         yield server
-
-
-@pytest.fixture
-def as_role(client, world):
-    def login(role):
-        client.force_login(world.users[role])
-        return client
-
-    return login
 
 
 def a(name: str, world, *args, **params) -> str:

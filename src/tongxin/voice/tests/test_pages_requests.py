@@ -2,43 +2,27 @@
 phone, resident, files, its refusals), a request's page with its buttons, the HTMX rows, the files
 served through the scoped view; who sees what, and query counts that do not grow."""
 
-import datetime
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from tongxin.accounts.models import Role
 from tongxin.supplies.models import SupplyRequest
 from tongxin.voice.actions import requests as actions
 from tongxin.voice.models import Answer, Attachment, QuestionGroup, Request, State
 
-from .request_helpers import JPEG, PDF, make_request, manager
+from .request_helpers import JPEG, PDF, ago, make_request, manager
+from .request_helpers import STAFF as TEAM_ROLES
 
 pytestmark = pytest.mark.django_db
 
 QUEUE = reverse("voice:requests")
 NEW = reverse("voice:request_new")
 HINT = reverse("voice:request_hint")
-TEAM_ROLES = [Role.PLATFORM_ADMIN, Role.OFFICIAL, Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER]
-
-
-@pytest.fixture
-def as_role(client, world):
-    def login(role):
-        client.force_login(world.users[role])
-        return client
-
-    return login
 
 
 def a(url, world, **params):
     return url + "?" + "&".join(f"{k}={v}" for k, v in {"compound": world.compound_a.pk, **params}.items())
-
-
-def ago(minutes: int) -> datetime.datetime:
-    return timezone.now() - datetime.timedelta(minutes=minutes)
 
 
 def page(url, pk=None):
