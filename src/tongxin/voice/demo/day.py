@@ -290,6 +290,43 @@ def _room_words(household: Household) -> str:
     return f"{household.unit.building.number}号楼{household.unit.number}单元{household.room}室"
 
 
+def _testing_notice(manager, place: Compound, room: str, now: datetime.datetime, *, posted=None) -> None:
+    """The testing_unit template's notice of the next testing time of `room`'s unit, to that unit:
+    published at `posted` to the portal and the robots, or (None) only to the portal, scheduled for
+    the evening before the testing (half an hour from now at the earliest)."""
+    building, unit, _room = room.split("-")
+    start, end = _testing_times(manager, place, room, now)
+    title, body = render_template(
+        "testing_unit", building=building, unit=unit, start=_day_time(start), end=f"{end:%H:%M}"
+    )
+    if posted is not None:
+        when = {"channels": ROBOT_CHANNELS, "now": posted}
+    else:
+        earliest = now + datetime.timedelta(minutes=30)
+        when = {
+            "channels": (Delivery.ChannelKind.PORTAL,),
+            "scheduled_at": max(earliest, start - datetime.timedelta(hours=12)),
+            "now": now,
+        }
+    notice_actions.notice_create(
+        actor=manager,
+        compound=place,
+        title=title,
+        body=body,
+        audience="units",
+        audience_ids=[household_by_room(manager, place, room).unit_id],
+        template="testing_unit",
+        **when,
+    )
+
+
+def _answer(actor, request: Request, text: str, *, close: bool, **channel) -> None:
+    """The request answered (by `channel` when given, else its own) and closed when `close`."""
+    request_actions.request_answer(actor=actor, request=request, text=text, **channel)
+    if close:
+        request_actions.request_close(actor=actor, request=request)
+
+
 def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
     manager = _user("manager", Role.COMPOUND_MANAGER)
     grid = _user("grid", Role.GRID_WORKER)
@@ -306,22 +343,7 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
     # Notices from the templates: the next testing time of 1号楼1单元 and the clean-up call, posted
     # yesterday evening or this morning; 1号楼2单元's testing notice scheduled for the evening before.
     today = timezone.localdate(now)
-    posted = _ago(now, 600)
-    start, end = _testing_times(manager, place, "1-1-101", now)
-    title, body = render_template(
-        "testing_unit", building="1", unit="1", start=_day_time(start), end=f"{end:%H:%M}"
-    )
-    notice_actions.notice_create(
-        actor=manager,
-        compound=place,
-        title=title,
-        body=body,
-        audience="units",
-        audience_ids=[household_by_room(manager, place, "1-1-101").unit_id],
-        template="testing_unit",
-        channels=ROBOT_CHANNELS,
-        now=posted,
-    )
+    _testing_notice(manager, place, "1-1-101", now, posted=_ago(now, 600))
     cleanup_day = timezone.localdate(_ago(now, 550)) + datetime.timedelta(days=1)
     title, body = render_template("cleanup", date=f"{cleanup_day.month}月{cleanup_day.day}日", start="09:00")
     notice_actions.notice_create(
@@ -333,22 +355,7 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
         channels=ROBOT_CHANNELS,
         now=_ago(now, 550),
     )
-    start, end = _testing_times(manager, place, "1-2-101", now)
-    title, body = render_template(
-        "testing_unit", building="1", unit="2", start=_day_time(start), end=f"{end:%H:%M}"
-    )
-    notice_actions.notice_create(
-        actor=manager,
-        compound=place,
-        title=title,
-        body=body,
-        audience="units",
-        audience_ids=[household_by_room(manager, place, "1-2-101").unit_id],
-        template="testing_unit",
-        channels=(Delivery.ChannelKind.PORTAL,),
-        scheduled_at=max(now + datetime.timedelta(minutes=30), start - datetime.timedelta(hours=12)),
-        now=now,
-    )
+    _testing_notice(manager, place, "1-2-101", now)
 
     # The WeChat groups' messages, pasted in as they came.
     elder_home, elder = _elder_alone(place, today)
@@ -402,16 +409,10 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
             request_actions.request_hand_over_to_supplies(
                 actor=manager, request=request, kind=kind, detail=detail
             )
-            request_actions.request_answer(
-                actor=manager, request=request, text=answer, channel=Channel.PRIVATE
-            )
+            _answer(manager, request, answer, close=False, channel=Channel.PRIVATE)
         elif step == "private":
             _kind, answer, close = outcome
-            request_actions.request_answer(
-                actor=manager, request=request, text=answer, channel=Channel.PRIVATE
-            )
-            if close:
-                request_actions.request_close(actor=manager, request=request)
+            _answer(manager, request, answer, close=close, channel=Channel.PRIVATE)
         elif step == "late_held":
             request_actions.request_acknowledge(actor=grid, request=request)
 
@@ -431,10 +432,7 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
         )
         if made_request:
             _room, answer, close = made_request
-            request = call.request
-            request_actions.request_answer(actor=manager, request=request, text=answer)
-            if close:
-                request_actions.request_close(actor=manager, request=request)
+            _answer(manager, call.request, answer, close=close)
 
     # The demo resident, through the portal; the grid worker of 1号楼 answers there.
     home = Household.objects.get(pk=resident_user.household_id)
@@ -442,9 +440,7 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
         request = request_actions.request_create(
             actor=resident_user, compound=place, channel=Channel.PORTAL, text=text, household=home
         )
-        request_actions.request_answer(actor=grid, request=request, text=answer)
-        if close:
-            request_actions.request_close(actor=grid, request=request)
+        _answer(grid, request, answer, close=close)
 
 
 def dingxiang_figures(place: Compound, now: datetime.datetime) -> dict:
