@@ -1,5 +1,5 @@
 """Fixtures the voice tests share: a client logged in as a role of the `world`, the API called as a
-role, and seven open requests of compound A that ask two common questions."""
+role, seven open requests of compound A that ask two common questions, and a local group robot."""
 
 import json
 
@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tongxin.voice.tests.request_helpers import make_request, seven_questions
+from tongxin.voice.tests.robot_server import RobotServer
 
 
 @pytest.fixture
@@ -39,3 +40,12 @@ def api(client, world):
 def asked(world):
     """Seven open requests of compound A: three ask when it unseals, three whether parcels get in."""
     return [make_request(world, text=text, household=home) for text, home in seven_questions(world)]
+
+
+@pytest.fixture
+def robot(settings):
+    """A group robot's webhook served locally (the local-address check off for the test)."""
+    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
+    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 1
+    with RobotServer() as server:
+        yield server

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from tongxin.accounts.models import Role
 from tongxin.voice.actions.requests import request_create
+from tongxin.voice.models import QuestionGroup, Request
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 60
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 60
@@ -47,3 +48,20 @@ def seven_questions(world) -> list:
         ("请问几号解封？", None),
         ("快递能不能进来", world.home_a1),
     ]
+
+
+def other_compound_group(world):
+    """(a common-question group of compound B, its two requests): out of reach of compound A's team."""
+    theirs = [
+        make_request(
+            world,
+            compound=world.compound_b,
+            household=world.home_b,
+            text=t,
+            actor=world.users[Role.PLATFORM_ADMIN],
+        )
+        for t in ("什么时候解封", "几号解封")
+    ]
+    group = QuestionGroup.objects.create(compound=world.compound_b, label="什么时候解封")
+    Request.objects.filter(pk__in=[r.pk for r in theirs]).update(group=group)
+    return group, theirs

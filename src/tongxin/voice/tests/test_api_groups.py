@@ -7,7 +7,7 @@ from django.urls import reverse
 from tongxin.accounts.models import Role
 from tongxin.voice.actions.groups import group_answer
 from tongxin.voice.models import Answer, Notice, QuestionGroup, Request, State
-from tongxin.voice.tests.request_helpers import make_request
+from tongxin.voice.tests.request_helpers import other_compound_group
 
 pytestmark = pytest.mark.django_db
 
@@ -123,18 +123,7 @@ def test_roles_and_scope(api, world, asked):
     assert api(Role.RESIDENT, "get", "voice_group", args=[unsealing]).status_code == 403
     # The grid worker does not see a group holding another building's request.
     assert api(Role.GRID_WORKER, "get", "voice_group", args=[unsealing]).status_code == 404
-    theirs = [
-        make_request(
-            world,
-            compound=world.compound_b,
-            household=world.home_b,
-            text=t,
-            actor=world.users[Role.PLATFORM_ADMIN],
-        )
-        for t in ("什么时候解封", "几号解封")
-    ]
-    group = QuestionGroup.objects.create(compound=world.compound_b, label="什么时候解封")
-    Request.objects.filter(pk__in=[r.pk for r in theirs]).update(group=group)
+    group, theirs = other_compound_group(world)
     assert api(Role.COMPOUND_MANAGER, "get", "voice_group", args=[group.pk]).status_code == 404
     assert (
         api(Role.COMPOUND_MANAGER, "post", "voice_group_answer", {"text": "x"}, args=[group.pk]).status_code

@@ -13,18 +13,9 @@ from tongxin.voice.actions.endpoints import endpoint_add
 from tongxin.voice.actions.notices import notice_create
 from tongxin.voice.models import Delivery, Endpoint, Notice
 from tongxin.voice.tests.notice_helpers import manager, robot_endpoint
-from tongxin.voice.tests.robot_server import RobotServer
 
 pytestmark = pytest.mark.django_db
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
-
-
-@pytest.fixture
-def robot(settings):
-    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
-    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 1
-    with RobotServer() as server:
-        yield server
 
 
 def make_notice(world, compound=None, actor=None, **fields):

@@ -20,14 +20,6 @@ NOW = datetime.datetime(2026, 5, 1, 8, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
-def robot(settings):
-    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
-    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 1
-    with RobotServer() as server:
-        yield server
-
-
-@pytest.fixture
 def sms(settings):
     settings.TONGXIN_SMS_PROVIDER = "tongxin.voice.tests.test_notices_actions.RecordingSms"
     RecordingSms.sent = []

@@ -8,7 +8,7 @@ from tongxin.accounts.models import Role
 from tongxin.core.models import AuditLog
 from tongxin.voice.actions.groups import group_answer
 from tongxin.voice.models import Answer, Audience, Channel, Delivery, Notice, QuestionGroup, Request, State
-from tongxin.voice.tests.request_helpers import STAFF, make_request
+from tongxin.voice.tests.request_helpers import STAFF, make_request, other_compound_group
 
 pytestmark = pytest.mark.django_db
 
@@ -284,18 +284,7 @@ def test_resident_cannot_touch_groups(as_role, world, asked):
 
 
 def test_another_compounds_group_is_not_found(as_role, world):
-    theirs = [
-        make_request(
-            world,
-            compound=world.compound_b,
-            household=world.home_b,
-            text=t,
-            actor=world.users[Role.PLATFORM_ADMIN],
-        )
-        for t in ("什么时候解封", "几号解封")
-    ]
-    group = QuestionGroup.objects.create(compound=world.compound_b, label="什么时候解封")
-    Request.objects.filter(pk__in=[r.pk for r in theirs]).update(group=group)
+    group, theirs = other_compound_group(world)
     client = as_role(Role.COMPOUND_MANAGER)
     assert (
         client.post(

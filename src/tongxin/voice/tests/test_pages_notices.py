@@ -17,7 +17,6 @@ from tongxin.voice.actions.notices import notice_create
 from tongxin.voice.models import Delivery, Notice
 from tongxin.voice.tests.notice_helpers import manager, robot_endpoint
 from tongxin.voice.tests.request_helpers import STAFF
-from tongxin.voice.tests.robot_server import RobotServer
 
 pytestmark = pytest.mark.django_db
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -28,14 +27,6 @@ GIF = b"GIF89a" + b"\x00" * 64
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def robot(settings):
-    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
-    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 1
-    with RobotServer() as server:
-        yield server
 
 
 def a(name: str, world, *args, **params) -> str:

@@ -12,14 +12,6 @@ from tongxin.voice.tests.robot_server import RobotServer
 NOTICE = types.SimpleNamespace(title="核酸通知", body="1号楼1单元 8:00-9:00 下楼核酸")
 
 
-@pytest.fixture
-def robot(settings):
-    settings.TONGXIN_WEBHOOK_ALLOW_LOCAL = True
-    settings.TONGXIN_WEBHOOK_TIMEOUT_SECONDS = 1
-    with RobotServer() as server:
-        yield server
-
-
 def test_wecom_posts_markdown_json(robot):
     result = senders.send_wecom(robot.url(), NOTICE)
     assert result == senders.SendResult(True, recipients=1)
