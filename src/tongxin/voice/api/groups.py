@@ -28,15 +28,14 @@ from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions import groups as actions
 from tongxin.voice.models import Delivery, QuestionGroup
 from tongxin.voice.selectors import groups as selectors
-from tongxin.voice.selectors.scope import KEEPERS, TEAM, require_compound, require_request
+from tongxin.voice.selectors.scope import KEEPERS, require_compound, require_request, require_role
 
 router = Router()
 MAX_IDS = 500
 
 
 def _team(user) -> None:
-    if user.role not in TEAM:
-        raise PermissionDenied(_("当前角色不能处理诉求"))
+    require_role(user, _("当前角色不能处理诉求"))
 
 
 class GroupRequestOut(Schema):

@@ -13,7 +13,7 @@ residents 403; another compound's calls 404.
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
@@ -23,14 +23,13 @@ from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions import hotline as actions
 from tongxin.voice.models import HotlineCall
 from tongxin.voice.selectors import hotline as selectors
-from tongxin.voice.selectors.scope import TEAM, require_compound
+from tongxin.voice.selectors.scope import require_compound, require_role
 
 router = Router()
 
 
 def _team(user) -> None:
-    if user.role not in TEAM:
-        raise PermissionDenied(_("当前角色不能查看热线记录"))
+    require_role(user, _("当前角色不能查看热线记录"))
 
 
 class CallOut(Schema):

@@ -20,7 +20,7 @@ so that the OpenAPI document keeps them apart from other modules' (the portal's 
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
@@ -39,15 +39,14 @@ from tongxin.voice.selectors.notices import (
     notice_detail,
     notices_of_compound,
 )
-from tongxin.voice.selectors.scope import KEEPERS, TEAM
+from tongxin.voice.selectors.scope import KEEPERS, TEAM, require_role
 
 router = Router()
 MAX_ROWS = 200
 
 
 def _require(user, roles) -> None:
-    if user.role not in roles:
-        raise PermissionDenied(_("当前角色不能进行该操作"))
+    require_role(user, _("当前角色不能进行该操作"), roles=roles)
 
 
 class VoiceDeliveryOut(Schema):

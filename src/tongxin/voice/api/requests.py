@@ -12,7 +12,7 @@ someone else since `seen` is 409, another compound's request 404, a resident 403
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -27,15 +27,10 @@ from tongxin.voice.actions import requests as actions
 from tongxin.voice.models import Category, Channel, Request, State
 from tongxin.voice.selectors import requests as selectors
 from tongxin.voice.selectors.counts import compound_counts
-from tongxin.voice.selectors.scope import TEAM
+from tongxin.voice.selectors.scope import require_role
 
 router = Router()
 MAX_ROWS = 200
-
-
-def require_team(user) -> None:
-    if user.role not in TEAM:
-        raise PermissionDenied
 
 
 class Conflict(StaleEdit):
@@ -161,7 +156,7 @@ def _detail(user, request_id: int) -> dict:
 @router.get("", response=list[VoiceRequestOut], url_name="voice_requests")
 def queue(request, compound: int, state: str = "", category: str = "", late: bool = False):
     user = request.user
-    require_team(user)
+    require_role(user)
     now = timezone.now()
     if late:
         rows = selectors.late_requests(user, compound, now).select_related("resident")
@@ -190,7 +185,7 @@ class VoiceCountsOut(Schema):
 @router.get("/counts", response=VoiceCountsOut, url_name="voice_request_counts")
 def counts(request, compound: int, day: datetime.date | None = None):
     """The report's figures for a compound: of a local day, or since the start without `day`."""
-    require_team(request.user)
+    require_role(request.user)
     place = registry_selectors.compound_get(request.user, compound)
     return {"compound": place.pk, "day": day, **compound_counts(request.user, place, day)}
 
@@ -212,7 +207,7 @@ class VoiceRequestIn(Schema):
 @router.post("", response={201: VoiceRequestDetailOut}, url_name="voice_request_create")
 def create(request, payload: VoiceRequestIn):
     user = request.user
-    require_team(user)
+    require_role(user)
     place = registry_selectors.compound_get(user, payload.compound)
     household = None
     if payload.household is not None:
@@ -246,7 +241,7 @@ def create(request, payload: VoiceRequestIn):
 
 @router.get("/{request_id}", response=VoiceRequestDetailOut, url_name="voice_request")
 def detail(request, request_id: int):
-    require_team(request.user)
+    require_role(request.user)
     return _detail(request.user, request_id)
 
 
@@ -271,7 +266,7 @@ class VoiceHandOverIn(Schema):
 
 def _step(request, request_id: int, seen: VoiceSeenIn | None, run) -> dict:
     user = request.user
-    require_team(user)
+    require_role(user)
     found = selectors.request_detail(user, request_id)
     if seen is not None and seen.state and seen.seen and timezone.is_aware(seen.seen):
         found.state, found.updated_at = seen.state, seen.seen

@@ -47,6 +47,12 @@ def requests_visible(user):
     return Request.objects.filter(request_q(user))
 
 
+def require_role(user, message: str = "", *, roles=TEAM) -> None:
+    """Another role is refused (403) with `message` (the generic refusal when empty)."""
+    if user.role not in roles:
+        raise PermissionDenied(message)
+
+
 def require_compound(user, compound_id: int, *, roles=TEAM) -> None:
     """Another compound is not found (404); a role that may not do this is refused (403)."""
     if user is None or not getattr(user, "is_authenticated", False):

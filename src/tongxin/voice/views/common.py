@@ -1,17 +1,12 @@
 """What the team's voice pages share: the role check (each page keeps its own refusal text), the
 compound being looked at, and the page to choose one when the user sees several."""
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from tongxin.core.pages import compound_choice
-from tongxin.voice.selectors.scope import TEAM, require_compound
+from tongxin.voice.selectors.scope import TEAM, require_compound, require_role
 
-
-def require_role(user, message: str = "", *, roles=TEAM) -> None:
-    """Another role is refused (403) with `message` (the generic refusal page when empty)."""
-    if user.role not in roles:
-        raise PermissionDenied(message)
+__all__ = ["choose", "require_role", "team_compound"]
 
 
 def team_compound(request, message: str = "", *, roles=TEAM):
