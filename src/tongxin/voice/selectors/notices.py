@@ -4,6 +4,9 @@ The team (`voice.selectors.scope.TEAM`: supplies' HANDS_OUT roles of the compoun
 over it) sees the compound's notices with each channel's delivery. A resident sees the published
 notices whose audience includes their own household. Another compound: 404.
 
+A household's notices (`notices_for_household`, `notice_for_household`) are found by the
+database, so the portal's pages cost the same with 2 notices or 2,000.
+
 Who a notice reaches (`audience_households`): the compound's households, those of the chosen
 buildings or units, those listed, or the sealed ones — homes under the strictest risk level of the
 outbreak rules (their own area, their unit's, their building's or the compound's), as
@@ -11,12 +14,15 @@ outbreak rules (their own area, their unit's, their building's or the compound's
 notice's author.
 """
 
-from django.db.models import Count, Prefetch, Q
+from django.contrib.auth import get_user_model
+from django.db import NotSupportedError
+from django.db.models import BooleanField, Count, Exists, F, Func, Prefetch, Q
 from django.http import Http404
 
 from tongxin.accounts.models import Role
+from tongxin.outbreak.models import RiskArea
 from tongxin.outbreak.rules import active_rules
-from tongxin.outbreak.selectors.areas import areas_with_outlook
+from tongxin.outbreak.selectors.areas import areas_visible, areas_with_outlook, sees_risk_levels
 from tongxin.registry.models import Building, Compound, Household, Resident, Unit
 from tongxin.voice.models import Audience, Delivery, Notice
 from tongxin.voice.selectors.scope import TEAM, require_compound, voice_q
@@ -122,6 +128,18 @@ def notice_detail(user, notice_id: int) -> Notice:
     return notice
 
 
+def delivery_get(user, notice_id: int, delivery_id: int) -> Delivery:
+    """One delivery of a notice of the user's team, with its notice and endpoint; 404 otherwise."""
+    found = (
+        Delivery.objects.filter(voice_q(user, "notice__"), pk=delivery_id, notice_id=notice_id)
+        .select_related("notice__compound", "endpoint")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
 PLACES_SHOWN = 50
 
 
@@ -151,20 +169,13 @@ def notice_for_files(user, notice_id: int) -> Notice:
         raise Http404
     if user.role != Role.RESIDENT:
         return notice_get(user, notice_id)
-    household = Household.objects.filter(pk=user.household_id or 0).select_related("compound").first()
-    notice = Notice.objects.filter(
-        pk=notice_id, compound_id=getattr(household, "compound_id", 0), published_at__isnull=False
-    ).first()
-    if household is None or notice is None:
+    household = Household.objects.filter(pk=user.household_id or 0).first()
+    if household is None:
         raise Http404
-    sealed = None
-    if notice.audience == Audience.SEALED:
-        sealed = sealed_household_ids(
-            notice.created_by, household.compound, Household.objects.filter(pk=household.pk)
-        )
-    if not _reaches(notice, household, sealed):
+    found = _household_notices(household, pk=notice_id)
+    if not found:
         raise Http404
-    return notice
+    return found[0]
 
 
 def delivery_summary(notice: Notice) -> dict[str, int]:
@@ -175,24 +186,117 @@ def delivery_summary(notice: Notice) -> dict[str, int]:
     return counts
 
 
-def _reaches(notice: Notice, household: Household, sealed: set[int] | None) -> bool:
-    ids = {int(i) for i in (notice.audience_ids or [])}
-    if notice.audience == Audience.COMPOUND:
-        return True
-    if notice.audience == Audience.BUILDINGS:
-        return household.building_id in ids
-    if notice.audience == Audience.UNITS:
-        return household.unit_id in ids
-    if notice.audience == Audience.LIST:
-        return household.pk in ids
-    if notice.audience == Audience.SEALED:
-        return household.pk in (sealed or set())
-    return False
+class _ListHolds(Func):
+    """True when the JSON list in `field` (`Notice.audience_ids`) holds the id `value`, written as
+    a number or as its text (as `int(i) for i in audience_ids` reads them). PostgreSQL and SQLite,
+    the two databases the project runs on."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, field: str, value: int):
+        super().__init__(F(field))
+        self.value = int(value)
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError(f"_ListHolds is not written for {connection.vendor}")
+
+    def _held(self, compiler, connection, template: str):
+        sql, params = super().as_sql(compiler, connection, template=template)
+        return sql, (*params, self.value, str(self.value))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "EXISTS (SELECT 1 FROM json_each(%(expressions)s) AS held WHERE held.value IN (%%s, %%s))"
+        return self._held(compiler, connection, template)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "(%(expressions)s @> ANY (ARRAY[to_jsonb(%%s::int), to_jsonb(%%s::text)]))"
+        return self._held(compiler, connection, template)
 
 
-def notices_for_household(user, household: Household) -> list[Notice]:
-    """The published notices whose audience includes `household`, newest first. A resident sees
-    only their own household's; staff the households of their compound."""
+def _strictest_levels() -> list[str]:
+    """The codes of the active rule set's strictest risk level (none when no level ranks above 0)."""
+    levels = active_rules().levels
+    top = max((level.rank for level in levels.values()), default=0)
+    return [code for code, level in levels.items() if level.rank >= top] if top > 0 else []
+
+
+def _covering(household: Household) -> Q:
+    """The risk areas over `household`: its compound's, its building's, its unit's, its own."""
+    return Q(compound_id=household.compound_id) & (
+        Q(scope="compound")
+        | Q(scope="building", building_id=household.building_id)
+        | Q(scope="unit", unit_id=household.unit_id)
+        | Q(scope="household", household_id=household.pk)
+    )
+
+
+def _sealed_authors(household: Household, strictest: list[str]) -> set[int]:
+    """The authors of the compound's published sealed-only notices who see `household` under the
+    strictest risk level now (`sealed_household_ids` by each author's eyes): the authors in one
+    query, what each of them sees in one more."""
+    sealed_only = Notice.objects.filter(
+        compound_id=household.compound_id, published_at__isnull=False, audience=Audience.SEALED
+    )
+    authors = [
+        author
+        for author in get_user_model()
+        .objects.filter(pk__in=sealed_only.values("created_by_id"))
+        .select_related("area")
+        if sees_risk_levels(author)
+    ]
+    if not authors:
+        return set()
+    seen = {
+        f"author_{author.pk}": Exists(
+            areas_visible(author).filter(_covering(household), level__in=strictest).order_by()
+        )
+        for author in authors
+    }
+    row = Household.objects.filter(pk=household.pk).values(**seen).first() or {}
+    return {author.pk for author in authors if row.get(f"author_{author.pk}")}
+
+
+def _household_notices(household: Household, *, pk: int | None = None, limit: int | None = None):
+    """The published notices of the household's compound whose audience includes it, newest first
+    (at most `limit`; only notice `pk` when given), filtered by the database: the whole compound;
+    its building, unit or itself among the notice's `audience_ids`; sealed-only when the household
+    is under the strictest risk level now.
+
+    One query while no sealed-only notice is found. A sealed-only notice reaches the household as
+    its author sees the compound's areas (the meaning `audience_queryset` gives it): a team member
+    limited to some buildings may not see the area that seals it. So when the first read finds
+    sealed-only notices, what their authors see is read (`_sealed_authors`: two queries, and one
+    per author limited to some buildings for his buildings; never one per notice), and only if
+    one of those authors does not see the household sealed is the list read again without his."""
+    notices = Notice.objects.filter(compound_id=household.compound_id, published_at__isnull=False)
+    if pk is not None:
+        notices = notices.filter(pk=pk)
+    notices = notices.order_by("-published_at", "-pk")
+    reaches = (
+        Q(audience=Audience.COMPOUND)
+        | (Q(audience=Audience.BUILDINGS) & Q(_ListHolds("audience_ids", household.building_id)))
+        | (Q(audience=Audience.UNITS) & Q(_ListHolds("audience_ids", household.unit_id)))
+        | (Q(audience=Audience.LIST) & Q(_ListHolds("audience_ids", household.pk)))
+    )
+    strictest = _strictest_levels()
+    if not strictest:
+        return list(notices.filter(reaches)[:limit])
+    sealed_now = Exists(
+        RiskArea.objects.filter(_covering(household), lifted_on__isnull=True, level__in=strictest)
+    )
+    found = list(notices.filter(reaches | (Q(audience=Audience.SEALED) & Q(sealed_now)))[:limit])
+    sealed_only = {n.created_by_id for n in found if n.audience == Audience.SEALED}
+    if not sealed_only:
+        return found
+    authors = _sealed_authors(household, strictest)
+    if sealed_only <= authors:
+        return found
+    return list(notices.filter(reaches | Q(audience=Audience.SEALED, created_by_id__in=authors))[:limit])
+
+
+def _require_household(user, household: Household) -> None:
+    """A resident reads his own household only; the team the households of its compound."""
     if user is None or not user.is_authenticated:
         raise Http404
     if user.role == Role.RESIDENT:
@@ -200,21 +304,24 @@ def notices_for_household(user, household: Household) -> list[Notice]:
             raise Http404
     else:
         require_compound(user, household.compound_id, roles=TEAM)
-    notices = list(
-        Notice.objects.filter(compound_id=household.compound_id, published_at__isnull=False).order_by(
-            "-published_at", "-pk"
-        )
-    )
-    sealed = None
-    if any(n.audience == Audience.SEALED for n in notices):
-        # The sealed homes as the team sees them (a resident does not read the compound's areas).
-        authors = {n.created_by_id: n.created_by for n in notices if n.audience == Audience.SEALED}
-        sealed = set()
-        for author in authors.values():
-            sealed |= sealed_household_ids(
-                author, household.compound, Household.objects.filter(pk=household.pk)
-            )
-    return [n for n in notices if _reaches(n, household, sealed)]
+
+
+def notices_for_household(user, household: Household, *, limit: int | None = None) -> list[Notice]:
+    """The published notices whose audience includes `household`, newest first, at most `limit`
+    (all when None). A resident sees only their own household's; staff the households of their
+    compound. The queries do not grow with the notices."""
+    _require_household(user, household)
+    return _household_notices(household, limit=limit)
+
+
+def notice_for_household(user, household: Household, notice_id: int) -> Notice:
+    """One published notice whose audience includes `household` (as `notices_for_household`);
+    404 otherwise."""
+    _require_household(user, household)
+    found = _household_notices(household, pk=notice_id)
+    if not found:
+        raise Http404
+    return found[0]
 
 
 def published_counts(user) -> dict[int, int]:

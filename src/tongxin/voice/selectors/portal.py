@@ -24,7 +24,7 @@ from tongxin.supplies.selectors.parcels import Mine, my_parcels
 from tongxin.testing.models import ScheduleSlot, TestRound
 from tongxin.testing.selectors.planning import notice_of
 from tongxin.voice.actions.portal import portal_login_own_resident_id
-from tongxin.voice.selectors.notices import notices_for_household
+from tongxin.voice.selectors.notices import notice_for_household, notices_for_household
 from tongxin.voice.selectors.requests import household_requests, request_detail
 
 NOTICES_SHOWN = 20
@@ -181,7 +181,7 @@ def portal_home(user, *, now: datetime.datetime | None = None) -> Home:
         household=household,
         members=members,
         household_pass=household_pass,
-        notices=notices_for_household(user, household)[:NOTICES_SHOWN],
+        notices=notices_for_household(user, household, limit=NOTICES_SHOWN),
         slot=testing_slot(user, household, now=now),
         parcels=my_parcels(user, now=now),
         requests=requests,
@@ -212,8 +212,4 @@ def portal_request(user, request_id: int):
 
 def portal_notice(user, notice_id: int):
     """One notice that reaches the household; 404 otherwise."""
-    household = portal_household(user)
-    for notice in notices_for_household(user, household):
-        if notice.pk == notice_id:
-            return notice
-    raise Http404
+    return notice_for_household(user, portal_household(user), notice_id)
