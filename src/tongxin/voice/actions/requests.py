@@ -24,13 +24,15 @@ from tongxin.registry.models import Compound, Household, Resident
 from tongxin.voice.attachments import checked_files
 from tongxin.voice.categories import is_urgent, suggest_category
 from tongxin.voice.models import Answer, Attachment, Category, Channel, Request, State
-from tongxin.voice.selectors.scope import TEAM, require_compound, require_request
+from tongxin.voice.selectors.scope import KEEPERS, TEAM, requests_visible, require_compound, require_request
 
 TEXT_MAX = 2000
 ASKER_MAX = 50
 REASON_MAX = 200
 OLDEST = datetime.timedelta(days=365)
 OPEN_STATES = (State.NEW, State.ACKNOWLEDGED, State.IN_PROGRESS)
+# Who may hold a request handed on: the compound's own team (officials oversee, they hold none).
+HOLDER_ROLES = (Role.COMPOUND_MANAGER, Role.GRID_WORKER, Role.VOLUNTEER)
 
 
 def _text(value) -> str:
@@ -194,7 +196,17 @@ def _conflict(request_id: int) -> ValidationError:
     )
 
 
-def _move(actor, request: Request, *, allowed, action: str, reason: str = "", **changes) -> Request:
+def _move(
+    actor,
+    request: Request,
+    *,
+    allowed,
+    action: str,
+    reason: str = "",
+    audit_fields: str = "state",
+    audit_detail: dict | None = None,
+    **changes,
+) -> Request:
     """The conditional update on the state and last change read; raises when someone was first."""
     if request.state not in allowed:
         raise ValidationError(
@@ -216,9 +228,9 @@ def _move(actor, request: Request, *, allowed, action: str, reason: str = "", **
             actor=actor,
             action=AuditLog.Action.UPDATE,
             obj=request,
-            fields="state",
+            fields=audit_fields,
             reason=reason,
-            detail={"state": request.state, "step": action},
+            detail={"state": request.state, "step": action, **(audit_detail or {})},
         )
     return request
 
@@ -345,6 +357,79 @@ def request_reopen(*, actor, request: Request, reason: str) -> Request:
         reason=reason,
         state=State.IN_PROGRESS,
         closed_at=None,
+    )
+
+
+def request_classify(*, actor, request: Request, category: str, urgent: bool) -> Request:
+    """The category and urgency the team corrects after the request was received (the suggestion
+    from the text was wrong, an elderly neighbour turned out to be alone), at any state: the
+    counts per category and the answer target follow. Nothing changed is refused."""
+    _staff_request(actor, request)
+    if category not in Category.values:
+        raise ValidationError({"category": ValidationError(_("未知的诉求类别"), code="unknown_category")})
+    if not isinstance(urgent, bool):
+        raise ValidationError({"urgent": ValidationError(_("请选择是否紧急"), code="urgent_invalid")})
+    if category == request.category and urgent == request.urgent:
+        raise ValidationError(_("类别和紧急程度都没有变化"), code="unchanged")
+    return _move(
+        actor,
+        request,
+        allowed=State.values,
+        action=_("更正类别"),
+        audit_fields="category,urgent",
+        audit_detail={
+            "category": category,
+            "urgent": urgent,
+            "was": {"category": request.category, "urgent": request.urgent},
+        },
+        category=category,
+        urgent=urgent,
+    )
+
+
+def _checked_holder(request: Request, holder) -> None:
+    """The new holder works on the request's compound (its manager, grid workers, volunteers) and
+    sees the request (a grid worker only his buildings' households)."""
+    if (
+        holder is None
+        or not getattr(holder, "is_active", False)
+        or holder.role not in HOLDER_ROLES
+        or holder.compound_id != request.compound_id
+    ):
+        raise ValidationError(
+            {"holder": ValidationError(_("只能转交给本小区的工作人员"), code="holder_not_team")}
+        )
+    if not requests_visible(holder).filter(pk=request.pk).exists():
+        raise ValidationError(
+            {
+                "holder": ValidationError(
+                    _("%(name)s不负责这户所在的楼栋，看不到这条诉求，不能接手") % {"name": holder},
+                    code="holder_out_of_scope",
+                )
+            }
+        )
+
+
+def request_hand_on(*, actor, request: Request, holder) -> Request:
+    """The request handed on to another holder of the compound's team, who sees it; its state is
+    kept. Only the keepers (包联干部, grid worker, officials) hand requests on: a volunteer works
+    the ones he holds. A closed request is not handed on; to the holder it has is refused."""
+    _staff_request(actor, request)
+    if actor.role not in KEEPERS:
+        raise PermissionDenied(_("只有包联干部、网格员或上级干部可以转交诉求"))
+    _checked_holder(request, holder)
+    if holder.pk == request.holder_id:
+        raise ValidationError(
+            {"holder": ValidationError(_("该诉求已由%(name)s经办") % {"name": holder}, code="unchanged")}
+        )
+    return _move(
+        actor,
+        request,
+        allowed=(*OPEN_STATES, State.ANSWERED),
+        action=_("转交经办人"),
+        audit_fields="holder",
+        audit_detail={"holder": holder.pk, "was": request.holder_id},
+        holder=holder,
     )
 
 

@@ -6,12 +6,15 @@ first, then oldest; at most 200), `POST` a request logged by the team (for a `ho
 `GET {id}` a request with its answers and files, `POST {id}/acknowledge|start|close` (optional
 `{"state", "seen"}`: the state and `updated_at` the caller read), `POST {id}/answer`
 (`{"text", "channel"}`), `POST {id}/reopen` (`{"reason"}`), `POST {id}/hand-over`
-(`{"kind", "detail"}`) to the supplies module. Refusals are 400 with the message, a change made by
+(`{"kind", "detail"}`) to the supplies module, `POST {id}/classify` (`{"category", "urgent"}`: the
+team corrects them), `POST {id}/hand-on` (`{"holder"}`: a user id of the compound's team who sees
+the request; the keepers only, a volunteer is 403). Refusals are 400 with the message, a change made by
 someone else since `seen` is 409, another compound's request 404, a resident 403.
 """
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
@@ -259,6 +262,15 @@ class VoiceReopenIn(VoiceSeenIn):
     reason: str = Field(..., max_length=200)
 
 
+class VoiceClassifyIn(VoiceSeenIn):
+    category: Category
+    urgent: bool
+
+
+class VoiceHandOnIn(VoiceSeenIn):
+    holder: int = Field(..., description="the user id of the new holder")
+
+
 class VoiceHandOverIn(Schema):
     kind: RequestKind
     detail: str = Field("", max_length=500)
@@ -329,4 +341,28 @@ def hand_over(request, request_id: int, payload: VoiceHandOverIn):
         lambda r: actions.request_hand_over_to_supplies(
             actor=request.user, request=r, kind=payload.kind, detail=payload.detail
         ),
+    )
+
+
+@router.post("/{request_id}/classify", response=VoiceRequestDetailOut, url_name="voice_request_classify")
+def classify(request, request_id: int, payload: VoiceClassifyIn):
+    return _step(
+        request,
+        request_id,
+        payload,
+        lambda r: actions.request_classify(
+            actor=request.user, request=r, category=payload.category, urgent=payload.urgent
+        ),
+    )
+
+
+@router.post("/{request_id}/hand-on", response=VoiceRequestDetailOut, url_name="voice_request_hand_on")
+def hand_on(request, request_id: int, payload: VoiceHandOnIn):
+    """An unknown id is refused as one outside the team (ids of other compounds are not told)."""
+    holder = get_user_model().objects.filter(pk=payload.holder).first()
+    return _step(
+        request,
+        request_id,
+        payload,
+        lambda r: actions.request_hand_on(actor=request.user, request=r, holder=holder),
     )

@@ -1,5 +1,6 @@
 """Forms of the requests pages: a request logged by the team (channel, room or phone, who, text,
-category, when received, files), an answer, the reason to reopen, the hand-over to supplies."""
+category, when received, files), an answer, the reason to reopen, the hand-over to supplies, the
+category and urgency corrected, the request handed on to another holder."""
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -104,3 +105,32 @@ class HandOverForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class ClassifyForm(forms.Form):
+    category = forms.ChoiceField(label=gettext_lazy("类别"), choices=Category.choices)
+    urgent = forms.BooleanField(label=gettext_lazy("紧急"), required=False)
+
+
+class HandOnForm(forms.Form):
+    """The holder among `holders` (the compound's team members who see the request)."""
+
+    holder = forms.TypedChoiceField(
+        label=gettext_lazy("转交给"),
+        coerce=int,
+        error_messages={
+            "required": gettext_lazy("请选择经办人"),
+            "invalid_choice": gettext_lazy("只能转交给本小区能看到该诉求的工作人员"),
+        },
+    )
+
+    def __init__(self, *args, holders=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holders = {user.pk: user for user in holders}
+        self.fields["holder"].choices = [
+            ("", _("请选择")),
+            *((user.pk, f"{user}（{user.get_role_display()}）") for user in holders),
+        ]
+
+    def clean_holder(self):
+        return self.holders[self.cleaned_data["holder"]]

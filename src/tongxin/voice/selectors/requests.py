@@ -146,3 +146,27 @@ def request_counts(
         "by_channel": {value: got[f"ch_{value}"] for value in Channel.values},
         "by_category": {value: got[f"cat_{value}"] for value in Category.values},
     }
+
+
+def hand_on_holders(request: Request) -> list:
+    """Who a request may be handed on to: the active manager, grid workers and volunteers of its
+    compound who see it (as `request_q`: a grid worker, or a volunteer given buildings, only the
+    households of his buildings, and requests with no household), by role then name. Two queries."""
+    from django.contrib.auth import get_user_model
+
+    from tongxin.accounts.models import Role
+
+    order = {Role.COMPOUND_MANAGER: 0, Role.GRID_WORKER: 1, Role.VOLUNTEER: 2}
+    building_id = request.household.building_id if request.household_id else None
+    found = []
+    team = (
+        get_user_model()
+        .objects.filter(is_active=True, compound_id=request.compound_id, role__in=list(order))
+        .prefetch_related("buildings")
+    )
+    for user in team:
+        buildings = {b.pk for b in user.buildings.all()}
+        restricted = user.role == Role.GRID_WORKER or (user.role == Role.VOLUNTEER and buildings)
+        if not restricted or building_id is None or building_id in buildings:
+            found.append(user)
+    return sorted(found, key=lambda u: (order[u.role], str(u), u.pk))

@@ -220,5 +220,7 @@ def test_the_schema_lists_the_requests_paths(as_role):
         f"{BASE}/{{request_id}}/answer": ["post"],
         f"{BASE}/{{request_id}}/reopen": ["post"],
         f"{BASE}/{{request_id}}/hand-over": ["post"],
+        f"{BASE}/{{request_id}}/classify": ["post"],
+        f"{BASE}/{{request_id}}/hand-on": ["post"],
     }
     assert "phone" in schema["components"]["schemas"]["VoiceRequestOut"]["properties"]

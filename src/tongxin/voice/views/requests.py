@@ -6,7 +6,9 @@ category and late, with acknowledge / start buttons on each row (HTMX swaps the 
 for a room or a phone of the compound (or no one known), with photos or PDFs; an HTMX call shows
 the household's residents and the category the text suggests. /voice/requests/<id>/: the request,
 its answers and files, and its buttons: acknowledge, start, answer (text, channel), close, reopen
-(reason), hand over to supplies (kind, detail). Files are served through a scoped view.
+(reason), hand over to supplies (kind, detail), correct the category and urgency (the whole team)
+and hand the request on to another holder (the keepers only: manager, grid worker, officials). Files
+are served through a scoped view.
 """
 
 import datetime
@@ -33,9 +35,17 @@ from tongxin.supplies.selectors.parcels import households_for_intake
 from tongxin.voice.actions import requests as actions
 from tongxin.voice.attachments import MAX_FILES
 from tongxin.voice.categories import suggest_category
-from tongxin.voice.forms.requests import AnswerForm, HandOverForm, ReopenForm, RequestForm
+from tongxin.voice.forms.requests import (
+    AnswerForm,
+    ClassifyForm,
+    HandOnForm,
+    HandOverForm,
+    ReopenForm,
+    RequestForm,
+)
 from tongxin.voice.models import Category, State
 from tongxin.voice.selectors import requests as selectors
+from tongxin.voice.selectors.scope import KEEPERS
 from tongxin.voice.views.common import choose, require_role
 
 LATE = "late"
@@ -256,7 +266,19 @@ def _detail_context(user, found, **forms) -> dict:
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "hand_over_form": forms.get("hand_over_form") or HandOverForm(initial={"kind": _supply_kind(found)}),
         "may_close": found.first_answer_at is not None and found.state != State.CLOSED,
+        "classify_form": forms.get("classify_form")
+        or ClassifyForm(initial={"category": found.category, "urgent": found.urgent}),
+        "hand_on_form": _hand_on_form(user, found, forms.get("hand_on_form")),
     }
+
+
+def _hand_on_form(user, found, form=None):
+    """The hand-on form for the keepers, while the request is not closed (None otherwise)."""
+    if form is not None:
+        return form
+    if user.role not in KEEPERS or found.state == State.CLOSED:
+        return None
+    return HandOnForm(holders=selectors.hand_on_holders(found))
 
 
 @never_cache
@@ -314,13 +336,14 @@ def close(request, pk: int):
     return _step(request, pk, lambda r: actions.request_close(actor=request.user, request=r), _("已办结"))
 
 
-def _with_form(request, pk: int, form_class, form_key: str, run, done: str):
-    """A step that takes a form (answer, reopen, hand over): invalid or refused, the request's page
-    again with the form's errors (400); done, back to the page with a message."""
+def _with_form(request, pk: int, form_class, form_key: str, run, done: str, form_kwargs=None):
+    """A step that takes a form (answer, reopen, hand over, classify, hand on): invalid or refused,
+    the request's page again with the form's errors (400); done, back to the page with a message.
+    `form_kwargs(found)` gives the form what it needs of the request (the holders to choose)."""
     user = request.user
     require_role(user)
     found = selectors.request_detail(user, pk)
-    form = form_class(request.POST)
+    form = form_class(request.POST, **(form_kwargs(found) if form_kwargs else {}))
     if form.is_valid():
         _seen(found, request.POST)
         try:
@@ -378,6 +401,38 @@ def hand_over(request, pk: int):
     )
 
 
+@login_required
+@require_POST
+def classify(request, pk: int):
+    return _with_form(
+        request,
+        pk,
+        ClassifyForm,
+        "classify_form",
+        lambda r, data: actions.request_classify(
+            actor=request.user, request=r, category=data["category"], urgent=data["urgent"]
+        ),
+        _("已更正类别"),
+    )
+
+
+@login_required
+@require_POST
+def hand_on(request, pk: int):
+    """Handed on by a keeper; a volunteer is refused (403) by the action."""
+    if request.user.role not in KEEPERS:
+        raise PermissionDenied
+    return _with_form(
+        request,
+        pk,
+        HandOnForm,
+        "hand_on_form",
+        lambda r, data: actions.request_hand_on(actor=request.user, request=r, holder=data["holder"]),
+        _("已转交经办人"),
+        form_kwargs=lambda found: {"holders": selectors.hand_on_holders(found)},
+    )
+
+
 @never_cache
 @login_required
 def attachment(request, pk: int, attachment_id: int):
@@ -400,5 +455,7 @@ urlpatterns = [
     path("requests/<int:pk>/close/", close, name="request_close"),
     path("requests/<int:pk>/reopen/", reopen, name="request_reopen"),
     path("requests/<int:pk>/hand-over/", hand_over, name="request_hand_over"),
+    path("requests/<int:pk>/classify/", classify, name="request_classify"),
+    path("requests/<int:pk>/hand-on/", hand_on, name="request_hand_on"),
     path("requests/<int:pk>/files/<int:attachment_id>/", attachment, name="request_attachment"),
 ]
