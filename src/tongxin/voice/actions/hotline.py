@@ -13,7 +13,13 @@ from tongxin.core.audit import audit
 from tongxin.core.models import AuditLog
 from tongxin.registry.actions import protected_phone_fields
 from tongxin.registry.models import Compound, Household
-from tongxin.voice.actions.requests import _checked_time, _line, _require_actor, request_create
+from tongxin.voice.actions.requests import (
+    _checked_time,
+    _line,
+    _require_actor,
+    request_answer,
+    request_create,
+)
 from tongxin.voice.models import Channel, HotlineCall
 from tongxin.voice.selectors.hotline import require_call
 from tongxin.voice.selectors.scope import TEAM, require_compound
@@ -70,7 +76,8 @@ def hotline_log(
     household: Household | None = None,
 ) -> HotlineCall:
     """One call logged by the team. With `make_request`, what was asked also becomes a request
-    (channel hotline, of `household` when known) linked to the call, in the same transaction."""
+    (channel hotline, of `household` when known) linked to the call, in the same transaction; what
+    was answered on the phone is that request's first answer, at the call's time."""
     _require_actor(actor)
     require_compound(actor, compound.pk, roles=TEAM)
     caller = _limited(caller, name="caller", limit=CALLER_MAX, label=_("来电人"), multiline=False)
@@ -94,6 +101,8 @@ def hotline_log(
                 asker=caller,
                 received_at=at,
             )
+            if answered:  # what was said on the phone is the request's first answer, not typed again
+                request_answer(actor=actor, request=request, text=answered, channel=Channel.HOTLINE, at=at)
         call = HotlineCall.objects.create(
             compound=compound,
             at=at,

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tongxin.voice.models import HotlineCall
-from tongxin.voice.selectors.scope import TEAM, require_compound, voice_q
+from tongxin.voice.selectors.scope import TEAM, call_q, require_compound
 
 
 def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -21,7 +21,7 @@ def hotline_calls(user, compound_id: int, day: datetime.date):
     require_compound(user, compound_id, roles=TEAM)
     start, end = _day_bounds(day)
     return (
-        HotlineCall.objects.filter(voice_q(user), compound_id=compound_id, at__gte=start, at__lt=end)
+        HotlineCall.objects.filter(call_q(user), compound_id=compound_id, at__gte=start, at__lt=end)
         .defer("phone_cipher", "phone_hash")
         .select_related("taken_by", "request")
         .order_by("at", "pk")
@@ -33,7 +33,7 @@ def hotline_counts(
 ) -> dict:
     """Calls logged and calls answered (an answer written), in one query."""
     require_compound(user, compound_id, roles=TEAM)
-    rows = HotlineCall.objects.filter(voice_q(user), compound_id=compound_id)
+    rows = HotlineCall.objects.filter(call_q(user), compound_id=compound_id)
     if since is not None:
         rows = rows.filter(at__gte=since)
     if until is not None:
@@ -48,7 +48,7 @@ def require_call(user, call_id) -> HotlineCall:
     except (TypeError, ValueError):
         raise Http404 from None
     found = (
-        HotlineCall.objects.filter(voice_q(user), pk=call_id)
+        HotlineCall.objects.filter(call_q(user), pk=call_id)
         .defer("phone_cipher", "phone_hash")
         .select_related("taken_by", "request")
         .first()

@@ -41,6 +41,16 @@ def request_q(user, prefix: str = "") -> Q:
     return base
 
 
+def call_q(user) -> Q:
+    """The filter on HotlineCall: the compounds' calls, and for a grid worker (or a volunteer given
+    buildings) not those that became a request of a household outside his buildings, as with the
+    requests themselves; a call of no known household stays visible to the whole team."""
+    base = voice_q(user)
+    if user.role in TEAM and user.role not in (Role.PLATFORM_ADMIN, Role.OFFICIAL) and _restricted(user):
+        base &= Q(request__household__isnull=True) | Q(request__household__building_id__in=building_ids(user))
+    return base
+
+
 def requests_visible(user):
     from tongxin.voice.models import Request
 

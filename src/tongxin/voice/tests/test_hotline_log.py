@@ -135,3 +135,35 @@ def test_calls_of_a_day_and_counts(world, django_assert_max_num_queries, monkeyp
     with pytest.raises(Http404):
         hotline_calls(manager(world), world.compound_b.pk, today)
     assert list(hotline_calls(world.users[Role.OFFICIAL], world.compound_a.pk, today)) == calls
+
+
+def test_what_was_answered_on_the_phone_is_the_requests_first_answer(world):
+    at = timezone.now() - datetime.timedelta(minutes=40)
+    call = _log(
+        world, asked="快递能进吗", answered="可以，放北门", at=at, make_request=True, household=world.home_a1
+    )
+    request = Request.objects.get(pk=call.request_id)
+    answer = request.answers.get()
+    assert (answer.text, answer.channel, answer.at) == ("可以，放北门", Channel.HOTLINE, at)
+    assert (request.state, request.first_answer_at) == ("answered", at)
+    unanswered = _log(world, asked="什么时候解封", make_request=True, household=world.home_a1)
+    assert Request.objects.get(pk=unanswered.request_id).state == "new"
+
+
+def test_a_grid_worker_reads_no_call_of_a_household_outside_his_buildings(world):
+    from tongxin.accounts.models import Role
+    from tongxin.voice.selectors.hotline import hotline_calls, hotline_counts, require_call
+
+    grid = world.users[Role.GRID_WORKER]
+    theirs = _log(world, asked="二号楼的事", make_request=True, household=world.home_a2)
+    plain = _log(world, asked="没有房号的来电")
+    assert list(grid.buildings.values_list("pk", flat=True)) == [world.home_a1.building_id]
+    seen = list(hotline_calls(grid, world.compound_a.pk, timezone.localdate()))
+    assert [call.pk for call in seen] == [plain.pk]
+    assert hotline_counts(grid, world.compound_a.pk)["calls"] == 1
+    with pytest.raises(Http404):
+        require_call(grid, theirs.pk)
+    assert {call.pk for call in hotline_calls(manager(world), world.compound_a.pk, timezone.localdate())} == {
+        theirs.pk,
+        plain.pk,
+    }
