@@ -222,8 +222,12 @@ def group_answer(*, actor, group: QuestionGroup, text: str, notice: Notice | Non
     if notice is not None and notice.compound_id != group.compound_id:
         raise ValidationError(_("通知不属于这个小区"), code="group_answer_notice")
     now = timezone.now()
+    # A published notice answers when it was published (a notice posted before being recorded here);
+    # a request that came after it is answered now.
+    published = notice.published_at if notice is not None and notice.published_at else None
+    answered_at = published if published is not None and published <= now else now
     won = QuestionGroup.objects.filter(pk=group.pk, answered_at__isnull=True).update(
-        answered_at=now, notice=notice
+        answered_at=answered_at, notice=notice
     )
     if not won:
         group.refresh_from_db()
@@ -250,19 +254,19 @@ def group_answer(*, actor, group: QuestionGroup, text: str, notice: Notice | Non
                 text=text,
                 channel=Channel.GROUP,
                 notice=notice,
-                at=now,
+                at=answered_at if r.received_at <= answered_at else now,
                 by=actor if getattr(actor, "pk", None) else None,
             )
             for r in requests
         ]
     )
-    Request.objects.filter(group=group, first_answer_at__isnull=True).update(
-        first_answer_at=now, updated_at=now
-    )
+    unanswered = Request.objects.filter(group=group, first_answer_at__isnull=True)
+    unanswered.filter(received_at__lte=answered_at).update(first_answer_at=answered_at, updated_at=now)
+    unanswered.update(first_answer_at=now, updated_at=now)
     Request.objects.filter(group=group, state__in=OPEN_STATES).update(state=State.ANSWERED, updated_at=now)
     if getattr(actor, "pk", None):
         Request.objects.filter(group=group, holder__isnull=True).update(holder=actor)
-    group.answered_at, group.notice = now, notice
+    group.answered_at, group.notice = answered_at, notice
     audit(
         actor=actor,
         action="update",

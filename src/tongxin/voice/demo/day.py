@@ -320,11 +320,16 @@ def _testing_notice(manager, place: Compound, room: str, now: datetime.datetime,
     )
 
 
-def _answer(actor, request: Request, text: str, *, close: bool, **channel) -> None:
-    """The request answered (by `channel` when given, else its own) and closed when `close`."""
-    request_actions.request_answer(actor=actor, request=request, text=text, **channel)
+def _answer(actor, request: Request, text: str, *, close: bool, now: datetime.datetime, **channel) -> None:
+    """The request answered (by `channel` when given, else its own) within its target: 15 minutes
+    after it came when urgent, 35 otherwise (never after `now`); closed an hour and a half later
+    when `close`."""
+    received = request.received_at
+    answered = max(received, min(received + datetime.timedelta(minutes=15 if request.urgent else 35), now))
+    request_actions.request_answer(actor=actor, request=request, text=text, at=answered, **channel)
     if close:
-        request_actions.request_close(actor=actor, request=request)
+        closed = max(answered, min(answered + datetime.timedelta(minutes=90), now))
+        request_actions.request_close(actor=actor, request=request, at=closed)
 
 
 def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
@@ -396,8 +401,14 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
         if len(keys) != 1 or by_text[group.request_ids[0]][0] != "group":
             raise RuntimeError(f"the demo's common questions were grouped otherwise: {group.request_ids}")
         common = next(c for c in COMMON if c["key"] in keys)
+        latest = max(r.received_at for r in Request.objects.filter(group=group))
         notice = notice_actions.notice_create(
-            actor=manager, compound=place, title=common["title"], body=common["body"], channels=ROBOT_CHANNELS
+            actor=manager,
+            compound=place,
+            title=common["title"],
+            body=common["body"],
+            channels=ROBOT_CHANNELS,
+            now=min(latest + datetime.timedelta(minutes=25), now),
         )
         group_actions.group_answer(actor=manager, group=group, text=common["body"], notice=notice)
 
@@ -409,10 +420,10 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
             request_actions.request_hand_over_to_supplies(
                 actor=manager, request=request, kind=kind, detail=detail
             )
-            _answer(manager, request, answer, close=False, channel=Channel.PRIVATE)
+            _answer(manager, request, answer, close=False, now=now, channel=Channel.PRIVATE)
         elif step == "private":
             _kind, answer, close = outcome
-            _answer(manager, request, answer, close=close, channel=Channel.PRIVATE)
+            _answer(manager, request, answer, close=close, now=now, channel=Channel.PRIVATE)
         elif step == "late_held":
             request_actions.request_acknowledge(actor=grid, request=request)
 
@@ -432,7 +443,7 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
         )
         if made_request:
             _room, answer, close = made_request
-            _answer(manager, call.request, answer, close=close)
+            _answer(manager, call.request, answer, close=close, now=now)
 
     # The demo resident, through the portal; the grid worker of 1号楼 answers there.
     home = Household.objects.get(pk=resident_user.household_id)
@@ -440,7 +451,7 @@ def _dingxiang_day(place: Compound, now: datetime.datetime) -> None:
         request = request_actions.request_create(
             actor=resident_user, compound=place, channel=Channel.PORTAL, text=text, household=home
         )
-        _answer(grid, request, answer, close=close)
+        _answer(grid, request, answer, close=close, now=now)
 
 
 def dingxiang_figures(place: Compound, now: datetime.datetime) -> dict:

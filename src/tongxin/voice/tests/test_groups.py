@@ -357,3 +357,25 @@ def test_an_emptied_group_is_not_answered(world, asked):
     empty.refresh_from_db()
     assert empty.answered_at is None
     assert not AuditLog.objects.filter(reason="group_answer").exists()
+
+
+def test_a_published_notice_answers_when_it_was_published(world, asked):
+    """A notice posted in the groups before it is recorded here answered the requests that came
+    before it at its publishing time; a request that came after it is answered now."""
+    unseal, _parcels = groups_suggest(actor=manager(world), compound=world.compound_a)
+    members = list(Request.objects.filter(group=unseal).order_by("received_at"))
+    published = members[1].received_at + datetime.timedelta(seconds=30)  # after two of the three
+    notice = Notice.objects.create(
+        compound=world.compound_a, title="解封", body="下周一", published_at=published
+    )
+    before = timezone.now()
+    group_answer(actor=manager(world), group=unseal, text="下周一", notice=notice)
+    fresh = {q.pk: q for q in Request.objects.filter(group=unseal)}
+    assert [fresh[q.pk].first_answer_at for q in members[:2]] == [published, published]
+    assert fresh[members[2].pk].first_answer_at >= before
+    assert sorted(Answer.objects.filter(request__group=unseal).values_list("at", flat=True))[:2] == [
+        published,
+        published,
+    ]
+    unseal.refresh_from_db()
+    assert unseal.answered_at == published
