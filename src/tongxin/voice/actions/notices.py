@@ -4,7 +4,8 @@ through each chosen channel — one Delivery per group robot, one for SMS, one f
 Each delivery is sent on its own (`deliveries_send`, from cron through `tongxin send-notices`):
 success marks it sent with its recipients; a failure keeps the error and tries again later (1, 5,
 15, then every 60 minutes) until TONGXIN_NOTICE_MAX_ATTEMPTS; a failing channel never stops the
-others. The portal reads published notices, so its delivery is sent at publication.
+others. A delivery that gave up is sent again only when a keeper asks (`delivery_retry`). The
+portal reads published notices, so its delivery is sent at publication.
 """
 
 import datetime
@@ -291,6 +292,56 @@ def notice_send_due(*, actor, notice: Notice, now: datetime.datetime | None = No
             counts[outcome] += 1
     audit(actor=actor, action="update", obj=notice, label=notice.title, fields="deliveries", detail=counts)
     return counts
+
+
+def given_up(delivery: Delivery) -> bool:
+    """A failed delivery that will not be tried again by itself: its last failure reached
+    TONGXIN_NOTICE_MAX_ATTEMPTS (no next attempt set), or the attempts are at the limit."""
+    return delivery.status == Delivery.Status.FAILED and (
+        delivery.next_attempt_at is None or delivery.attempts >= max_attempts()
+    )
+
+
+@transaction.atomic
+def delivery_retry(*, actor, delivery: Delivery, now: datetime.datetime | None = None) -> Delivery:
+    """A keeper's resend of a delivery that gave up (`given_up`), on a published notice: made due
+    now, sent by the next cron run or "send now" like any pending delivery.
+
+    It gets a fresh budget: attempts back to 0, so it is tried up to TONGXIN_NOTICE_MAX_ATTEMPTS
+    times again with the usual waits (1, 5, 15, then 60 minutes). Kept attempts would leave it at
+    the limit, which the sending never picks up, and "one more try" would give up again at the
+    first hiccup of a robot that was just fixed. What it had before (attempts, last error) is
+    kept in the audit row; the last error stays shown until the next try replaces it. Another
+    delivery (pending, sent, still retrying) is refused; two keepers pressing at once reset it
+    once."""
+    notice = delivery.notice
+    require_compound(actor, notice.compound_id, roles=KEEPERS)
+    now = now or timezone.now()
+    if notice.published_at is None:
+        raise ValidationError(_("通知尚未发布，到计划时间后才会发送"), code="notice_unpublished")
+    refused = ValidationError(_("只能重发已放弃的发送记录"), code="delivery_not_given_up")
+    if not given_up(delivery):
+        raise refused
+    before = {"attempts": delivery.attempts, "last_error": delivery.last_error}
+    changed = Delivery.objects.filter(
+        pk=delivery.pk,
+        status=Delivery.Status.FAILED,
+        attempts=delivery.attempts,
+        next_attempt_at=delivery.next_attempt_at,
+    ).update(status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now)
+    if not changed:
+        raise refused
+    delivery.status, delivery.attempts, delivery.next_attempt_at = Delivery.Status.PENDING, 0, now
+    channel = str(delivery.get_channel_display())
+    audit(
+        actor=actor,
+        action="update",
+        obj=delivery,
+        label=f"{notice.title} · {delivery.endpoint.name if delivery.endpoint else channel}",
+        fields="status,attempts,next_attempt_at",
+        detail={"notice": notice.pk, "channel": delivery.channel, "endpoint": delivery.endpoint_id, **before},
+    )
+    return delivery
 
 
 def send_due(now: datetime.datetime | None = None, limit: int = 100) -> dict[str, int]:

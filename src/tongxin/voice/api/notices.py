@@ -9,7 +9,9 @@
 - `GET templates`: the notice templates with the values each needs; `POST templates/{key}/render`
   (`{"values": {...}}`) their title and body filled.
 - `GET {id}`: a notice with its audience's size and places and each delivery (status, attempts,
-  last error); `POST {id}/send`: a keeper sends its due deliveries now.
+  last error); `POST {id}/send`: a keeper sends its due deliveries now; `POST
+  {id}/deliveries/{delivery_id}/retry`: a keeper puts a delivery that gave up back in line, due now
+  with a fresh budget of attempts (the delivery as it is then; 400 for any other delivery).
 - `GET endpoints?compound=`, `POST endpoints` (`{"compound", "kind", "name", "url", "secret"}`),
   `POST endpoints/{id}/active` (`{"active"}`): the group robots, their addresses masked.
 
@@ -27,7 +29,7 @@ from ninja import Field, Router, Schema
 
 from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions.endpoints import endpoint_add, endpoint_set_active
-from tongxin.voice.actions.notices import notice_create, notice_send_due
+from tongxin.voice.actions.notices import delivery_retry, notice_create, notice_send_due
 from tongxin.voice.forms.notices import households_of_rooms
 from tongxin.voice.models import Audience, Delivery, Endpoint, Notice
 from tongxin.voice.notice_templates import TEMPLATES, render_template, template_fields
@@ -35,6 +37,7 @@ from tongxin.voice.selectors.endpoints import endpoint_get, endpoints_of_compoun
 from tongxin.voice.selectors.notices import (
     audience_households,
     audience_places,
+    delivery_get,
     delivery_summary,
     notice_detail,
     notices_of_compound,
@@ -304,3 +307,14 @@ def send(request, notice_id: int):
     found = notice_detail(user, notice_id)
     counts = notice_send_due(actor=user, notice=found)
     return {**counts, "notice": _detail(notice_detail(user, notice_id))}
+
+
+@router.post(
+    "/{int:notice_id}/deliveries/{int:delivery_id}/retry",
+    response=VoiceDeliveryOut,
+    url_name="voice_delivery_retry",
+)
+def delivery_resend(request, notice_id: int, delivery_id: int):
+    user = request.user
+    _require(user, KEEPERS)
+    return _delivery(delivery_retry(actor=user, delivery=delivery_get(user, notice_id, delivery_id)))

@@ -299,6 +299,7 @@ def test_the_schema_lists_the_notices_paths_under_their_own_names(client, world)
         f"{base}/endpoints/{{endpoint_id}}/active": ["post"],
         f"{base}/{{notice_id}}": ["get"],
         f"{base}/{{notice_id}}/send": ["post"],
+        f"{base}/{{notice_id}}/deliveries/{{delivery_id}}/retry": ["post"],
     }
     components = schema["components"]["schemas"]
     assert "households" in components["VoiceNoticeDetailOut"]["properties"]

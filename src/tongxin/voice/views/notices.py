@@ -1,7 +1,7 @@
 """/voice/notices/: a compound's notices with each one's delivery summary; a new notice (from a
 template or not: title, body, optional image and attachment, audience, channels, now or later);
-a notice's page with its audience and each delivery's status, attempts and last error, and a
-"send now" for keepers; a printable A4 poster with a QR code to the resident portal; the notice's
+a notice's page with its audience and each delivery's status, attempts and last error, a
+"send now" for keepers and a "resend" on each delivery that gave up; a printable A4 poster with a QR code to the resident portal; the notice's
 image and attachment, served only to its team or to a resident whose household it reaches.
 /voice/endpoints/: the compound's group robots (WeCom, DingTalk), added and switched on or off.
 
@@ -27,7 +27,7 @@ from tongxin.access.views.passes import qr_svg
 from tongxin.core.files import serve_by_suffix
 from tongxin.registry import selectors as registry_selectors
 from tongxin.voice.actions.endpoints import endpoint_add, endpoint_set_active
-from tongxin.voice.actions.notices import notice_create, notice_send_due
+from tongxin.voice.actions.notices import delivery_retry, given_up, notice_create, notice_send_due
 from tongxin.voice.attachments import CONTENT_TYPES
 from tongxin.voice.forms.notices import EndpointForm, NoticeForm, TemplateForm
 from tongxin.voice.models import Audience, Delivery
@@ -36,6 +36,7 @@ from tongxin.voice.selectors.endpoints import active_endpoint_kinds, endpoint_ge
 from tongxin.voice.selectors.notices import (
     audience_households,
     audience_places,
+    delivery_get,
     delivery_summary,
     notice_detail,
     notice_for_files,
@@ -197,6 +198,8 @@ def notice(request, notice_id: int):
     require_role(request.user, _("当前角色不能查看通知"))
     found = notice_detail(request.user, notice_id)
     deliveries = list(found.deliveries.all())
+    for delivery in deliveries:
+        delivery.given_up = given_up(delivery)
     context = {
         "compound": found.compound,
         "notice": found,
@@ -233,6 +236,26 @@ def notice_send(request, notice_id: int):
         else:
             messages.success(request, _("已发送%(sent)s条") % counts)
     return redirect(_url("voice:notice", found.compound, found.pk))
+
+
+@never_cache
+@login_required
+@require_POST
+def delivery_resend(request, notice_id: int, delivery_id: int):
+    """A keeper puts a delivery that gave up back in line, due now (`delivery_retry`)."""
+    require_role(request.user, _("当前角色不能发送通知"), roles=KEEPERS)
+    delivery = delivery_get(request.user, notice_id, delivery_id)
+    name = delivery.endpoint.name if delivery.endpoint else delivery.get_channel_display()
+    try:
+        delivery_retry(actor=request.user, delivery=delivery)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("已重新排队：%(name)s，可点“立即发送到期的记录”马上发送，否则由定时任务发送") % {"name": name},
+        )
+    return redirect(_url("voice:notice", delivery.notice.compound, notice_id))
 
 
 def portal_url(request) -> str:
@@ -341,6 +364,11 @@ urlpatterns = [
     path("notices/new/", notice_new, name="notice_new"),
     path("notices/<int:notice_id>/", notice, name="notice"),
     path("notices/<int:notice_id>/send/", notice_send, name="notice_send"),
+    path(
+        "notices/<int:notice_id>/deliveries/<int:delivery_id>/retry/",
+        delivery_resend,
+        name="delivery_retry",
+    ),
     path("notices/<int:notice_id>/poster/", notice_poster, name="notice_poster"),
     path("notices/<int:notice_id>/image/", notice_image, name="notice_image"),
     path("notices/<int:notice_id>/attachment/", notice_attachment, name="notice_attachment"),
