@@ -290,9 +290,15 @@ class SmsProvider(Protocol):
 
 
 class ConsoleSmsProvider(SmsProvider):
-    """The demo's provider: logs each message (phones masked) and succeeds."""
+    """The demo's provider. In development (DEBUG) it logs each message (phones masked) and
+    succeeds. Anywhere else it sends nothing, logs no text (a portal login code must never reach
+    a log file) and fails with the reason, so a deployment that forgot to set a real provider
+    sees its SMS deliveries failed instead of counted as sent."""
 
     def send(self, phones: list[str], text: str) -> SendResult:
+        if not settings.DEBUG:
+            log.error("no SMS provider is set (TONGXIN_SMS_PROVIDER): %s message(s) not sent", len(phones))
+            return SendResult(False, error=_("未配置短信服务（TONGXIN_SMS_PROVIDER），短信未发送"))
         for phone in phones:
             log.info("SMS to %s: %s", phone[:3] + "****" + phone[-4:], text)
         return SendResult(True, recipients=len(phones))

@@ -4,8 +4,12 @@ that audience's part of the form, publish with an image, read the delivery log, 
 local robot, switch the robot off by its HTMX row, open the A4 poster with its QR code. No page
 scrolls sideways, logs a console error or violates the Content Security Policy."""
 
+import struct
+import zlib
+
 import pytest
 
+from tongxin.core.tests.browser import wait_until
 from tongxin.supplies.tests import browser_helpers
 from tongxin.voice.models import Delivery, Endpoint, Notice
 from tongxin.voice.tests.robot_server import RobotServer
@@ -14,7 +18,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 chromium = browser_helpers.chromium
 phones = browser_helpers.phones
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+
+
+def _png_1x1() -> bytes:
+    """A real one-pixel PNG, so the browser decodes it and the page's <img> gets a width."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png_1x1()
 
 
 @pytest.fixture(autouse=True)
@@ -59,8 +80,8 @@ def test_a_manager_sets_up_a_robot_publishes_and_prints(world, phones, settings,
         assert page.locator(".audience-part[data-audience=units]").is_hidden()
         page.locator("input[name=audience][value=units]").check()
         page.locator("input[name=channels][value=wecom]").check()
-        image = tmp_path / "通知.jpg"
-        image.write_bytes(JPEG)
+        image = tmp_path / "通知.png"
+        image.write_bytes(PNG)
         page.set_input_files("input[name=image]", str(image))
         phone.assert_fits()
         with page.expect_navigation():
@@ -69,7 +90,8 @@ def test_a_manager_sets_up_a_robot_publishes_and_prints(world, phones, settings,
         assert page.url.endswith(f"/voice/notices/{notice.pk}/?compound={compound}")
         assert "通知已发布：2号楼1单元核酸检测通知" in page.locator(".messages").inner_text()
         assert page.locator(".audience-size").inner_text() == "1户"
-        assert page.locator("img.notice-image").evaluate("(img) => img.naturalWidth >= 0")
+        wait_until(page, "() => document.querySelector('img.notice-image').complete")
+        assert page.locator("img.notice-image").evaluate("(img) => img.naturalWidth") == 1
         phone.assert_fits()
 
         with page.expect_navigation():

@@ -14,6 +14,7 @@ from tongxin.voice.tests.notice_helpers import manager
 
 def test_command_publishes_and_sends(world, settings):
     settings.TONGXIN_SMS_PROVIDER = "console"
+    settings.DEBUG = True  # the console provider only "sends" in development
     now = timezone.now()
     notice = notice_create(
         actor=manager(world),

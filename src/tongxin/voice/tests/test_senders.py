@@ -161,6 +161,7 @@ class RecordingSms(senders.SmsProvider):
 
 def test_sms_provider_setting(settings, caplog):
     settings.TONGXIN_SMS_PROVIDER = "console"
+    settings.DEBUG = True
     provider = senders.sms_provider()
     assert isinstance(provider, senders.ConsoleSmsProvider)
     with caplog.at_level("INFO", logger="tongxin.voice.senders"):
@@ -169,3 +170,15 @@ def test_sms_provider_setting(settings, caplog):
     assert "13812345678" not in caplog.text
     settings.TONGXIN_SMS_PROVIDER = "tongxin.voice.tests.test_senders.RecordingSms"
     assert isinstance(senders.sms_provider(), RecordingSms)
+
+
+def test_the_console_provider_sends_and_logs_nothing_outside_development(settings, caplog):
+    """A deployment that forgot TONGXIN_SMS_PROVIDER: the SMS fails with the reason (so the delivery
+    shows failed, not sent), and the message (a portal login code) is written nowhere."""
+    settings.TONGXIN_SMS_PROVIDER = "console"
+    settings.DEBUG = False
+    with caplog.at_level("INFO", logger="tongxin.voice.senders"):
+        result = senders.sms_provider().send(["13812345678"], "您的登录验证码是 482913")
+    assert result == senders.SendResult(False, error="未配置短信服务（TONGXIN_SMS_PROVIDER），短信未发送")
+    assert "482913" not in caplog.text and "5678" not in caplog.text
+    assert "not sent" in caplog.text
