@@ -52,12 +52,15 @@ def chromium():
 
 
 class Phone:
-    """One person's phone: its own browser context (cookies), logged in as `username`."""
+    """One person's phone: its own browser context (cookies), logged in as `username` when given;
+    `device` and `timeout` for pages that test another screen or wait on a slower server."""
 
-    def __init__(self, chromium, base_url: str, username: str):
+    def __init__(
+        self, chromium, base_url: str, username: str | None = None, *, device=PHONE, timeout: int = 10_000
+    ):
         self.base_url = base_url
-        self.context = chromium.new_context(**PHONE, base_url=base_url)
-        self.context.set_default_timeout(10_000)
+        self.context = chromium.new_context(**device, base_url=base_url)
+        self.context.set_default_timeout(timeout)
         self.console_errors: list[str] = []
         self.csp_violations: list[str] = []
         self.refusals_expected: list[int] = []
@@ -66,6 +69,8 @@ class Phone:
         self.page = self.context.new_page()
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.console_errors.append(f"pageerror: {error}"))
+        if username is None:
+            return
         self.page.goto("/accounts/login/")
         self.page.fill("input[name=username]", username)
         self.page.fill("input[name=password]", PASSWORD)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tongxin.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer, wait_until
+from tongxin.core.tests.browser import CHROMIUM, AppServer, wait_until
+from tongxin.supplies.tests import browser_helpers
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -33,16 +34,9 @@ PHONE = {
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
 }
-PASSWORD = "pw-for-tests-only"
+PASSWORD = browser_helpers.PASSWORD
 SON_PHONE = "13912340001"
 NEIGHBOUR_PHONE = "13912340002"
-FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (?P<status>\d+) .*")
-# Playwright's init scripts run outside the page's CSP, so the listener itself is never blocked.
-CSP_LISTENER = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
 FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 FONT_PX = "(selector) => parseFloat(getComputedStyle(document.querySelector(selector)).fontSize)"
 
@@ -168,45 +162,15 @@ def server(world_db, tmp_path):
     app.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium, launched once for the module (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+chromium = browser_helpers.chromium  # one Debian Chromium per module
 
 
-class Phone:
-    """One person's phone: its own browser context (cookies); collects console errors, script
-    errors and CSP violations, and checks each page it opens fits the screen's width."""
+class Phone(browser_helpers.Phone):
+    """One person's phone (390px wide): its own browser context (cookies); collects console errors,
+    script errors and CSP violations, and checks each page it opens fits the screen's width."""
 
     def __init__(self, chromium, base_url: str):
-        self.base_url = base_url
-        self.context = chromium.new_context(**PHONE, base_url=base_url)
-        self.context.set_default_timeout(15_000)
-        self.errors: list[str] = []
-        self.csp_violations: list[str] = []
-        self.refusals_expected: list[int] = []
-        self.context.expose_function("reportCspViolation", self._csp_violation)
-        self.context.add_init_script(CSP_LISTENER)
-        self.page = self.context.new_page()
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
-
-    def _csp_violation(self, text: str) -> None:
-        self.csp_violations.append(text)
-
-    def _console(self, message) -> None:
-        if message.type != "error":
-            return
-        refused = FAILED_LOAD.fullmatch(message.text)
-        if refused and int(refused["status"]) in self.refusals_expected:
-            self.refusals_expected.remove(int(refused["status"]))
-            return
-        self.errors.append(message.text)
+        super().__init__(chromium, base_url, device=PHONE, timeout=15_000)
 
     def open(self, path: str, status: int = 200):
         if status != 200:
@@ -234,8 +198,7 @@ class Phone:
         assert "/accounts/login/" not in page.url, f"{username} could not log in"
 
     def assert_clean(self) -> None:
-        assert self.errors == [], self.errors
-        assert self.csp_violations == [], self.csp_violations
+        super().assert_clean()
         assert self.refusals_expected == [], f"refusals expected, never seen: {self.refusals_expected}"
 
 
